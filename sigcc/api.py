@@ -1,0 +1,21 @@
+"""The documented Python API (re-exported by `sigcc`)."""
+from __future__ import annotations
+
+from sigcc.backends.python.writer import build_module as _write
+from sigcc.compiler.build import CompileResult, Source, load_rules
+from sigcc.options import DEFAULT_OPTIONS, Options
+from sigcc.runtime.ruleset import Ruleset
+
+__all__ = ["load_rules", "build_module", "compile", "CompileResult"]
+
+
+def build_module(sources, options: Options = DEFAULT_OPTIONS) -> tuple[str, CompileResult]:
+    """Compile rules (files, directories, YAML texts or dicts) to one Python module's source."""
+    result = load_rules(sources, options)
+    return _write(result.rules, options), result
+
+
+def compile(sources, options: Options = DEFAULT_OPTIONS) -> Ruleset:  # noqa: A001
+    """Compile rules straight to a Ruleset (the generated module lives in memory)."""
+    source, result = build_module(sources, options)
+    return Ruleset.from_source(source, "<sigcc generated>", result.diagnostics)

@@ -1,0 +1,112 @@
+"""Logsources: which events a rule applies to, as IR conditions, from one table.
+
+`logsource_key` names the condition a rule's logsource needs; `logsource_condition` builds
+it as an expression over event fields. For product windows the table in
+sigcc/data/windows_logsources.yml maps services to Channels and categories to
+Channel + EventID (+ extra fields); other products apply to events that are not Windows
+events (no Channel field). `Options.logsource == "ignore"` makes every rule apply to every event.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from sigcc.compiler import patterns
+from sigcc.compiler.ir import And, Const, Expr, Exists, Logsource, Match, Null, NumEq, Or, StrMatch
+from sigcc.options import Options
+
+TABLE_FILE = Path(__file__).resolve().parent.parent / "data" / "windows_logsources.yml"
+
+ALL = "all"
+WINDOWS_ANY = "windows"
+NON_WINDOWS = "other"
+
+
+@lru_cache(maxsize=1)
+def windows_table() -> dict:
+    with open(TABLE_FILE, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def logsource_key(ls: Logsource, options: Options) -> tuple[str, str | None]:
+    """The name of the logsource condition for a rule, and a warning when it is unmapped."""
+    if options.logsource == "ignore":
+        return ALL, None
+    if (ls.product or "").lower() != "windows":
+        return NON_WINDOWS, None
+    table = windows_table()
+    cat, svc = (ls.category or "").lower(), (ls.service or "").lower()
+    if cat:
+        if cat not in table["categories"]:
+            return WINDOWS_ANY, (f"windows category {ls.category!r} has no Channel/EventID mapping; "
+                                 "the rule applies to every Windows event")
+        alts = table["categories"][cat]
+        if svc and not any(a["service"] == svc for a in alts):
+            return WINDOWS_ANY, (f"windows category {ls.category!r} has no mapping for service "
+                                 f"{ls.service!r}; the rule applies to every Windows event")
+        return f"windows/category={cat}" + (f"/service={svc}" if svc else ""), None
+    if svc:
+        if svc not in table["services"]:
+            return WINDOWS_ANY, (f"windows service {ls.service!r} has no Channel mapping; "
+                                 "the rule applies to every Windows event")
+        return f"windows/service={svc}", None
+    return WINDOWS_ANY, None
+
+
+def _eq(field: str, value) -> Match:
+    if isinstance(value, bool):
+        value = str(value).lower()
+    if isinstance(value, (int, float)):
+        return Match(field, NumEq(value))
+    return Match(field, StrMatch(patterns.literal(str(value))))
+
+
+def _any_of(field: str, values) -> Expr:
+    values = values if isinstance(values, list) else [values]
+    items = tuple(_eq(field, v) for v in values)
+    return items[0] if len(items) == 1 else Or(items)
+
+
+def _channels(service: str) -> Expr:
+    return _any_of("Channel", windows_table()["services"][service])
+
+
+def logsource_condition(key: str) -> Expr:
+    """The condition an event must meet for rules with logsource `key` to apply."""
+    if key == ALL:
+        return Const(True)
+    if key == NON_WINDOWS:
+        return Match("Channel", Null())
+    if key == WINDOWS_ANY:
+        return Match("Channel", Exists())
+    table = windows_table()
+    fields = dict(part.split("=", 1) for part in key.split("/")[1:])
+    if "category" in fields:
+        alts = []
+        for alt in table["categories"][fields["category"]]:
+            if "service" in fields and alt["service"] != fields["service"]:
+                continue
+            conds = [_channels(alt["service"])]
+            for f, v in alt.items():
+                if f not in ("service", "aliases"):
+                    conds.append(_any_of(f, v))
+            alts.append(And(tuple(conds)))
+        return alts[0] if len(alts) == 1 else Or(tuple(alts))
+    return _channels(fields["service"])
+
+
+def field_aliases() -> dict[tuple[str, int], dict[str, str]]:
+    """(Channel, EventID) -> {rule field name: event field name} for events that need them."""
+    out: dict[tuple[str, int], dict[str, str]] = {}
+    table = windows_table()
+    for alts in table["categories"].values():
+        for alt in alts:
+            if "aliases" not in alt:
+                continue
+            eids = alt.get("EventID")
+            for channel in table["services"][alt["service"]]:
+                for eid in eids if isinstance(eids, list) else [eids]:
+                    out.setdefault((channel, int(eid)), {}).update(alt["aliases"])
+    return out

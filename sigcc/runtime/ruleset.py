@@ -1,0 +1,141 @@
+"""The runtime: load a generated module and match events against it.
+
+    rs = Ruleset.load("detections.py")       # or a module object, or sigcc.compile(rules)
+    for m in rs.match(event):                 # event: EVTX-shaped, nested or flat dict
+        print(m.rule_id, m.title, m.level, m.searches)
+
+An event is tested only against the rules whose logsource condition it meets; each
+logsource condition is evaluated once per event.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+
+from sigcc.runtime.events import flatten
+from sigcc.runtime.values import CollapsedLowerCache, CollapsedTextCache, LowerCache, TextCache
+
+SUPPORTED_FORMATS = (1,)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    id: str
+    title: str
+    level: str | None
+    status: str | None
+    tags: tuple[str, ...]
+    logsource: tuple
+    references: tuple[str, ...]
+    file: str
+    line: int
+    condition: str
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One rule firing on one event: the rule and which of its search identifiers were true."""
+
+    rule_id: str
+    title: str
+    level: str | None
+    tags: tuple[str, ...]
+    searches: tuple[str, ...]
+    rule: RuleInfo
+
+
+@dataclass(frozen=True, slots=True)
+class RuleError:
+    """A rule that raised while matching one event (reported, never silently dropped)."""
+
+    rule_id: str
+    file: str
+    line: int
+    error: str
+
+
+class _Compiled:
+    __slots__ = ("info", "fn", "searches")
+
+    def __init__(self, info, fn, searches):
+        self.info, self.fn, self.searches = info, fn, searches
+
+
+class Ruleset:
+    """A compiled rule set, ready to match events."""
+
+    def __init__(self, module: types.ModuleType, diagnostics=()):
+        fmt = getattr(module, "SIGCC_FORMAT", None)
+        if fmt not in SUPPORTED_FORMATS:
+            raise ValueError(f"{getattr(module, '__file__', module)!r} is not a sigcc module of a "
+                             f"supported format (SIGCC_FORMAT={fmt!r}); rebuild it with 'sigcc build'")
+        self.module = module
+        self.diagnostics = list(diagnostics)
+        self.options = dict(module.OPTIONS)
+        self._lower_names = self.options.get("field_names") == "insensitive"
+        collapse = self.options.get("collapse_whitespace")
+        self._lc = CollapsedLowerCache if collapse else LowerCache
+        self._tc = CollapsedTextCache if collapse else TextCache
+        self.rules: list[RuleInfo] = []
+        groups: list[list[_Compiled]] = [[] for _ in module.LOGSOURCES]
+        for r in module.RULES:
+            info = RuleInfo(r["id"], r["title"], r["level"], r["status"], tuple(r["tags"]),
+                            tuple(r["logsource"]), tuple(r["references"]), r["file"], r["line"],
+                            r["condition"])
+            self.rules.append(info)
+            groups[r["logsource_index"]].append(_Compiled(info, r["match"], tuple(r["searches"])))
+        self._groups = [(ls[1], tuple(g)) for ls, g in zip(module.LOGSOURCES, groups) if g]
+        self.errors: list[RuleError] = []
+
+    # loading
+    @classmethod
+    def load(cls, module_or_path) -> "Ruleset":
+        if isinstance(module_or_path, types.ModuleType):
+            return cls(module_or_path)
+        path = Path(module_or_path)
+        name = f"sigcc_rules_{abs(hash(str(path.resolve())))}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ValueError(f"cannot load {path}: not a Python module")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return cls(module)
+
+    @classmethod
+    def from_source(cls, source: str, filename: str = "<sigcc>", diagnostics=()) -> "Ruleset":
+        module = types.ModuleType("sigcc_generated")
+        module.__file__ = filename
+        exec(compile(source, filename, "exec"), module.__dict__)
+        return cls(module, diagnostics)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    # matching
+    def prepare(self, event: dict):
+        ev = flatten(event, self._lower_names)
+        return ev, self._lc(ev), self._tc(ev)
+
+    def match(self, event: dict) -> list[Match]:
+        """Every rule that fires on `event`, in rule order within each logsource."""
+        return self.match_prepared(*self.prepare(event))
+
+    def match_prepared(self, ev, lc, tc) -> list[Match]:
+        out = []
+        for applies, rules in self._groups:
+            if not applies(ev, lc, tc):
+                continue
+            for r in rules:
+                try:
+                    hit = r.fn(ev, lc, tc)
+                except Exception as exc:  # a rule bug must not stop the scan; it is reported
+                    self.errors.append(RuleError(r.info.id, r.info.file, r.info.line, repr(exc)))
+                    continue
+                if hit:
+                    fired = tuple(name for name, fn in r.searches if fn(ev, lc, tc))
+                    i = r.info
+                    out.append(Match(i.id, i.title, i.level, i.tags, fired, i))
+        return out
