@@ -374,9 +374,6 @@ def apply(mods: list[str], raw_values: list, item: Item) -> list[Test]:
             raise _fail(item, mod, "is given twice")
         item.seen.append(mod)
         values = fn(values, item)
-        if len(values) > item.options.max_expansion:
-            raise _fail(item, mod, f"expands to {len(values)} values, more than "
-                        f"{item.options.max_expansion}")
     return [finish(v, item) for v in values]
 
 
