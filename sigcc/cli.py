@@ -1,0 +1,216 @@
+"""The `sigcc` command line: build, validate, scan. It calls the API and prints; no compiler logic.
+
+Exit status
+  build     0 module written (bad rules are reported and skipped; --strict makes them fail: 1)
+  validate  0 every rule is valid, 1 some rule has an error
+  scan      0 all input read, 2 something was skipped (unreadable file, malformed line,
+            a rule that raised), 1 nothing to scan with (no rules)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sigcc.options import Options
+
+
+def _options_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("rule interpretation (see sigcc.Options)")
+    g.add_argument("--placeholder", action="append", default=[], metavar="NAME=VALUE",
+                   help="value for %%NAME%% in rules using the expand modifier (repeatable; "
+                        "repeat a NAME for several values)")
+    g.add_argument("--collapse-whitespace", action="store_true",
+                   help="collapse runs of whitespace in patterns and values (Go engine behaviour)")
+    g.add_argument("--field-names", choices=("sensitive", "insensitive"), default="sensitive",
+                   help="field name case handling (default: sensitive, as the spec says)")
+    g.add_argument("--no-logsource", action="store_true",
+                   help="apply every rule to every event (for events without Channel information)")
+
+
+def _options(ns: argparse.Namespace) -> Options:
+    ph: dict[str, list[str]] = {}
+    for item in ns.placeholder:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"sigcc: --placeholder needs NAME=VALUE, got {item!r}")
+        ph.setdefault(name.strip("%"), []).append(value)
+    return Options(collapse_whitespace=ns.collapse_whitespace, field_names=ns.field_names,
+                   placeholders=ph, logsource="ignore" if ns.no_logsource else "windows")
+
+
+def _print_diagnostics(diags, stream, fmt: str = "text", show_warnings: bool = True) -> None:
+    if fmt == "json":
+        import orjson
+        for d in diags:
+            stream.write(orjson.dumps(d.to_dict()).decode() + "\n")
+        return
+    for d in diags:
+        if d.severity == "error" or show_warnings:
+            stream.write(d.render() + "\n")
+
+
+def cmd_build(ns) -> int:
+    from sigcc.api import build_module
+
+    t0 = time.perf_counter()
+    source, result = build_module(ns.rules, _options(ns))
+    out = Path(ns.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(source, encoding="utf-8")
+    _print_diagnostics(result.diagnostics, sys.stderr, show_warnings=not ns.quiet)
+    dt = time.perf_counter() - t0
+    print(f"sigcc: wrote {out} with {len(result.rules)} rules from {result.files} files "
+          f"({result.failed_documents} rules not compiled, {len(result.errors)} errors) "
+          f"in {dt:.2f}s", file=sys.stderr)
+    return 1 if ns.strict and result.errors else 0
+
+
+def cmd_validate(ns) -> int:
+    from sigcc.compiler.build import load_rules
+
+    result = load_rules(ns.rules, _options(ns))
+    _print_diagnostics(result.diagnostics, sys.stdout, ns.format, show_warnings=not ns.quiet)
+    if ns.format == "text":
+        print(f"sigcc: {result.documents} rules checked, {len(result.rules)} valid, "
+              f"{result.failed_documents} invalid ({len(result.errors)} errors)", file=sys.stderr)
+    return 1 if result.errors else 0
+
+
+def _load_ruleset(paths: list[str], options: Options):
+    """--rules takes generated modules (.py) and rule files/directories, in any mix."""
+    from sigcc.api import compile as compile_rules
+    from sigcc.runtime.ruleset import Ruleset
+
+    modules = [p for p in paths if p.endswith(".py")]
+    rule_paths = [p for p in paths if not p.endswith(".py")]
+    sets, diags = [], []
+    for m in modules:
+        sets.append(Ruleset.load(m))
+    if rule_paths:
+        rs = compile_rules(rule_paths, options)
+        diags = rs.diagnostics
+        sets.append(rs)
+    return sets, diags
+
+
+def cmd_scan(ns) -> int:
+    import orjson
+
+    from sigcc.runtime.events import timestamp_of
+    from sigcc.runtime.inputs import Problem, read_events
+    from sigcc.scan_report import Progress, Summary
+
+    sets, diags = _load_ruleset(ns.rules, _options(ns))
+    _print_diagnostics([d for d in diags if d.severity == "error"], sys.stderr)
+    if not any(len(s) for s in sets):
+        print("sigcc: no rules to scan with (all rules failed to compile?)", file=sys.stderr)
+        return 1
+    out = sys.stdout.buffer
+    summary = Summary()
+    progress = Progress(ns.progress)
+    t0 = time.perf_counter()
+    try:
+        for item in read_events(ns.inputs):
+            if isinstance(item, Problem):
+                summary.problem(item)
+                print(f"sigcc: skipped {item.file}"
+                      + (f" record {item.record}" if item.record is not None else "")
+                      + f": {item.message}", file=sys.stderr)
+                continue
+            summary.events += 1
+            progress.tick(item.file)
+            for rs in sets:
+                ev, lc, tc = rs.prepare(item.event)
+                for m in rs.match_prepared(ev, lc, tc):
+                    if ns.min_level and not summary.level_at_least(m.level, ns.min_level):
+                        continue
+                    summary.match(m)
+                    out.write(orjson.dumps({
+                        "rule_id": m.rule_id, "title": m.title, "level": m.level,
+                        "tags": list(m.tags), "searches": list(m.searches),
+                        "file": item.file, "record": item.record,
+                        "timestamp": timestamp_of(ev), "computer": ev.get("Computer"),
+                    }) + b"\n")
+    except KeyboardInterrupt:
+        print("sigcc: interrupted", file=sys.stderr)
+    finally:
+        progress.close()
+        out.flush()
+    for rs in sets:
+        for err in rs.errors:
+            summary.rule_errors += 1
+            print(f"sigcc: rule {err.rule_id} ({err.file}:{err.line}) raised {err.error}",
+                  file=sys.stderr)
+    summary.seconds = time.perf_counter() - t0
+    if not ns.no_summary:
+        summary.print(sys.stderr)
+    return 2 if summary.skipped else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from sigcc import __version__
+
+    p = argparse.ArgumentParser(
+        prog="sigcc", description="Compile Sigma detection rules to Python matchers and scan logs.")
+    p.add_argument("--version", action="version", version=f"sigcc {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("build", help="compile rules into one importable Python module",
+                       description="Compile rule files and directories (recursively) into one "
+                                   "Python module. Bad rules are reported and skipped.")
+    b.add_argument("rules", nargs="+", metavar="RULES", help="rule files or directories")
+    b.add_argument("-o", "--output", default="detections.py", help="module to write (default: %(default)s)")
+    b.add_argument("--strict", action="store_true", help="exit 1 when any rule has an error")
+    b.add_argument("-q", "--quiet", action="store_true", help="do not print warnings")
+    _options_args(b)
+    b.set_defaults(func=cmd_build)
+
+    v = sub.add_parser("validate", help="check rules and print diagnostics",
+                       description="Check rules; print every problem with file, line, rule id and "
+                                   "a hint. Exit 1 when any rule is invalid.")
+    v.add_argument("rules", nargs="+", metavar="RULES", help="rule files or directories")
+    v.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text (default) or one JSON object per diagnostic")
+    v.add_argument("-q", "--quiet", action="store_true", help="do not print warnings")
+    _options_args(v)
+    v.set_defaults(func=cmd_validate)
+
+    s = sub.add_parser("scan", help="match events against rules, one JSON object per match",
+                       description="Scan .evtx, .json and .jsonl files (or directories of them, or "
+                                   "'-' for JSONL on stdin). Matches go to stdout as JSON lines; the "
+                                   "summary and progress go to stderr. Exit 2 when input was skipped.")
+    s.add_argument("--rules", action="append", required=True, metavar="PATH",
+                   help="rule file/directory or a module built by 'sigcc build' (repeatable)")
+    s.add_argument("inputs", nargs="+", metavar="INPUT", help="event files, directories or '-'")
+    s.add_argument("--min-level", choices=("informational", "low", "medium", "high", "critical"),
+                   help="only report matches of this level or above")
+    s.add_argument("--no-summary", action="store_true", help="do not print the summary table")
+    s.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+                   help="progress bar on stderr (auto: when stderr is a terminal)")
+    _options_args(s)
+    s.set_defaults(func=cmd_scan)
+    _register_extensions(sub)
+    return p
+
+
+def _register_extensions(sub) -> None:
+    """Subcommands that live beside their feature (query backends: sigcc/cli_query.py)."""
+    try:
+        from sigcc import cli_query
+    except ImportError:
+        return
+    cli_query.register(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = build_parser().parse_args(argv)
+    try:
+        return ns.func(ns)
+    except BrokenPipeError:  # e.g. `sigcc scan ... | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""What `sigcc scan` prints on stderr: a progress bar (on a terminal) and a summary table."""
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+LEVELS = ("informational", "low", "medium", "high", "critical")
+
+
+class Summary:
+    def __init__(self) -> None:
+        self.events = 0
+        self.matches = 0
+        self.by_rule: Counter = Counter()
+        self.by_level: Counter = Counter()
+        self.problems: Counter = Counter()  # kind -> count
+        self.rule_errors = 0
+        self.seconds = 0.0
+
+    def match(self, m) -> None:
+        self.matches += 1
+        self.by_rule[(m.level or "-", m.title, m.rule_id)] += 1
+        self.by_level[m.level or "-"] += 1
+
+    def problem(self, p) -> None:
+        self.problems["unreadable files" if p.record is None else "malformed records"] += 1
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.problems.values()) + self.rule_errors
+
+    @staticmethod
+    def level_at_least(level, minimum) -> bool:
+        rank = {name: i for i, name in enumerate(LEVELS)}
+        return rank.get(level or "", -1) >= rank[minimum]
+
+    def print(self, stream=sys.stderr) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(file=stream, highlight=False, soft_wrap=False)
+        rate = self.events / self.seconds if self.seconds else 0.0
+        if self.by_rule:
+            t = Table(title="Matches per rule", title_justify="left")
+            t.add_column("level")
+            t.add_column("rule")
+            t.add_column("matches", justify="right")
+            order = {name: i for i, name in enumerate(reversed(LEVELS))}
+            for (level, title, rid), n in sorted(self.by_rule.items(),
+                                                 key=lambda kv: (order.get(kv[0][0], 9), -kv[1], kv[0][1])):
+                t.add_row(level, f"{title} [dim]{rid}[/dim]", str(n))
+            console.print(t)
+        lv = ", ".join(f"{name}: {self.by_level[name]}" for name in reversed(LEVELS) if self.by_level[name])
+        console.print(f"events read: {self.events:,}   matches: {self.matches:,}"
+                      + (f" ({lv})" if lv else "") + f"   {rate:,.0f} events/s in {self.seconds:.2f}s")
+        if self.skipped:
+            parts = [f"{n} {kind}" for kind, n in self.problems.items()]
+            if self.rule_errors:
+                parts.append(f"{self.rule_errors} rule errors")
+            console.print(f"[bold red]skipped:[/bold red] {', '.join(parts)} (see messages above)")
+
+
+class Progress:
+    """A rich progress line on a terminal; nothing otherwise."""
+
+    def __init__(self, mode: str = "auto") -> None:
+        self.live = None
+        if mode == "always" or (mode == "auto" and sys.stderr.isatty()):
+            from rich.progress import Progress as RichProgress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.live = RichProgress(SpinnerColumn(), TextColumn("{task.fields[file]}"),
+                                     TextColumn("{task.completed:,} events"), TimeElapsedColumn(),
+                                     transient=True)
+            self.live.start()
+            self.task = self.live.add_task("scan", file="", total=None)
+        self.n = 0
+
+    def tick(self, file: str) -> None:
+        if self.live is None:
+            return
+        self.n += 1
+        if self.n % 256 == 0:
+            self.live.update(self.task, completed=self.n, file=file)
+
+    def close(self) -> None:
+        if self.live is not None:
+            self.live.stop()
