@@ -1,8 +1,9 @@
 """Reading rule files: YAML with source positions, multi-document collections, diagnostics.
 
-Uses libyaml's C loader when PyYAML was built with it (several times faster than the pure
-Python one). Every mapping comes back as a `PosDict`: a dict that also knows the line and
-column of itself and of each of its keys, so later stages can point at `file:line:col`.
+Uses libyaml's C parser and composer when PyYAML was built with it, and converts the node
+tree to values directly (PyYAML's generic constructor is most of the cost of `yaml.load`).
+Every mapping comes back as a `PosDict`: a dict that also knows the line and column of
+itself and of each of its keys, so later stages can point at `file:line:col`.
 """
 from __future__ import annotations
 
@@ -28,34 +29,87 @@ class PosDict(dict):
         return self.key_pos.get(key, (self.line, self.col))
 
 
-class _PosLoader(_Base):  # type: ignore[misc, valid-type]
-    pass
+class _Composer(_Base):  # type: ignore[misc, valid-type]
+    """libyaml scans, parses and composes nodes (with marks) in C; `_convert` builds values."""
 
 
-def _construct_map(loader: _PosLoader, node: yaml.MappingNode):
-    data = PosDict()
-    data.line = node.start_mark.line + 1
-    data.col = node.start_mark.column + 1
-    data.key_pos = {}
-    yield data
-    loader.flatten_mapping(node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=False)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                "found an unhashable key", key_node.start_mark)
-        if key in data.key_pos:
-            raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark,
-                f"found duplicate key {key!r}", key_node.start_mark)
-        data[key] = loader.construct_object(value_node, deep=False)
-        data.key_pos[key] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+# Scalars other than plain strings are rare in rules; they go through PyYAML's own
+# constructor so ints (0x.., 1_000), floats (.inf) and binary mean what YAML says they mean.
+_SCALARS = yaml.constructor.SafeConstructor()
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_Scalar = yaml.ScalarNode
+_SPECIAL = {
+    "tag:yaml.org,2002:int": _SCALARS.construct_yaml_int,
+    "tag:yaml.org,2002:float": _SCALARS.construct_yaml_float,
+    "tag:yaml.org,2002:bool": _SCALARS.construct_yaml_bool,
+    "tag:yaml.org,2002:null": _SCALARS.construct_yaml_null,
+    "tag:yaml.org,2002:binary": _SCALARS.construct_yaml_binary,
+    "tag:yaml.org,2002:timestamp": lambda node: node.value,  # dates stay text (rule metadata)
+}
 
 
-_PosLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+def _error(node, context: str, problem: str) -> yaml.constructor.ConstructorError:
+    return yaml.constructor.ConstructorError(context, node.start_mark, problem, node.start_mark)
+
+
+def _convert(node, memo: dict):
+    """A composed node as Python values; mappings become PosDicts. Aliases share the value."""
+    if node.__class__ is yaml.ScalarNode:
+        if node.tag == _STR:
+            return node.value
+        fn = _SPECIAL.get(node.tag)
+        if fn is None:
+            raise _error(node, "while reading a value", f"unsupported YAML tag {node.tag!r}")
+        return fn(node)
+    done = memo.get(id(node))
+    if done is not None:
+        return done
+    if node.__class__ is yaml.SequenceNode:
+        out = []
+        memo[id(node)] = out
+        for n in node.value:
+            out.append(n.value if n.tag == _STR and n.__class__ is _Scalar else _convert(n, memo))
+        return out
+    if node.__class__ is yaml.MappingNode and node.tag == _MAP:
+        data = PosDict()
+        memo[id(node)] = data
+        mark = node.start_mark
+        data.line, data.col = mark.line + 1, mark.column + 1
+        data.key_pos = pos = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merged = _convert(value_node, memo)
+                for m in merged if isinstance(merged, list) else [merged]:
+                    if not isinstance(m, dict):
+                        raise _error(value_node, "while merging a mapping", "'<<' needs mappings")
+                    for k, v in m.items():
+                        if k not in pos:
+                            data[k] = v
+                            pos[k] = getattr(m, "key_pos", {}).get(k, (data.line, data.col))
+                continue
+            key = key_node.value if key_node.tag == _STR else _convert(key_node, memo)
+            if key.__class__ is list or key.__class__ is PosDict:
+                raise _error(key_node, "while reading a mapping", "found an unhashable key")
+            if key in pos:
+                raise _error(key_node, "while reading a mapping", f"found duplicate key {key!r}")
+            data[key] = (value_node.value if value_node.tag == _STR and value_node.__class__ is _Scalar
+                         else _convert(value_node, memo))
+            km = key_node.start_mark
+            pos[key] = (km.line + 1, km.column + 1)
+        return data
+    raise _error(node, "while reading a value", f"unsupported YAML node {node.tag!r}")
+
+
+def _load_all(text: str) -> list:
+    loader = _Composer(text)
+    try:
+        out = []
+        while loader.check_node():
+            out.append(_convert(loader.get_node(), {}))
+        return out
+    finally:
+        loader.dispose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +151,7 @@ def load_text(text: str, file: str = "<string>") -> tuple[list[Document], list[D
     docs: list[Document] = []
     diags: list[Diagnostic] = []
     try:
-        raw = list(yaml.load_all(text, Loader=_PosLoader))
+        raw = _load_all(text)
     except yaml.YAMLError as exc:
         return [], [_yaml_diagnostic(exc, file)]
     glob: dict | None = None
