@@ -101,12 +101,15 @@ def _convert(node, memo: dict):
     raise _error(node, "while reading a value", f"unsupported YAML node {node.tag!r}")
 
 
-def _load_all(text: str) -> list:
+def _load_all(text: str) -> list[tuple[object, int, int]]:
+    """Every document of the text as (value, line, column)."""
     loader = _Composer(text)
     try:
         out = []
         while loader.check_node():
-            out.append(_convert(loader.get_node(), {}))
+            node = loader.get_node()
+            mark = node.start_mark
+            out.append((_convert(node, {}), mark.line + 1, mark.column + 1))
         return out
     finally:
         loader.dispose()
@@ -120,6 +123,13 @@ class Document:
     file: str
     line: int
     index: int  # document number in the file, from 0
+
+
+def _without_action(data: PosDict) -> PosDict:
+    """The document without its `action` key, positions kept."""
+    out = PosDict((k, v) for k, v in data.items() if k != "action")
+    out.line, out.col, out.key_pos = data.line, data.col, data.key_pos
+    return out
 
 
 def _merge(base: dict, extra: dict) -> PosDict:
@@ -155,24 +165,25 @@ def load_text(text: str, file: str = "<string>") -> tuple[list[Document], list[D
     except yaml.YAMLError as exc:
         return [], [_yaml_diagnostic(exc, file)]
     glob: dict | None = None
-    for index, data in enumerate(raw):
+    for index, (data, line, col) in enumerate(raw):
         if data is None:
             continue
         if not isinstance(data, dict):
             diags.append(Diagnostic(
                 "not-a-rule", f"document {index + 1} is a {type(data).__name__}, not a mapping",
-                Span(file, 1), hint="a Sigma rule is a YAML mapping with title, logsource and detection"))
+                Span(file, line, col),
+                hint="a Sigma rule is a YAML mapping with title, logsource and detection"))
             continue
         action = data.get("action")
         if action == "global":
-            glob = {k: v for k, v in data.items() if k != "action"}
+            glob = _without_action(data)
             continue
         if action == "reset":
             glob = None
             continue
         if action == "repeat":
             prev = docs[-1].data if docs else {}
-            data = _merge(prev, {k: v for k, v in data.items() if k != "action"})
+            data = _merge(prev, _without_action(data))
         elif glob is not None:
             data = _merge(glob, data)
         docs.append(Document(data, file, getattr(data, "line", 1), index))

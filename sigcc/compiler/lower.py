@@ -271,8 +271,9 @@ def resolve(expr: Expr, text: str, names: list[str]) -> Expr:
             rx = re.compile(".*".join(map(re.escape, expr.pattern.split("*"))))
             chosen = [n for n in names if rx.fullmatch(n)]
         if not chosen:
-            what = "them" if expr.pattern is None else repr(expr.pattern)
-            raise SigmaError("empty-pattern", f"'{expr.quantifier} of {what}' matches no search identifier",
+            what = "them" if expr.pattern is None else expr.pattern
+            written = text[expr.span.col - 1:].split(None, 1)[0]  # '1', 'any' or 'all' as written
+            raise SigmaError("empty-pattern", f"'{written} of {what}' matches no search identifier",
                              hint=f"defined identifiers: {', '.join(names) or 'none'}",
                              excerpt=caret(text, expr.span.col))
         refs = tuple(Ref(n, expr.span) for n in chosen)

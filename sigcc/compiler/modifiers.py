@@ -269,11 +269,14 @@ def _exists(values, item: Item):
     return out
 
 
+_PLACEHOLDER = re.compile(r"%([^%\s]+)%")
+
+
 def _expand(values, item: Item):
     out = []
     for v in values:
         s = _as_str(item, "expand", v)
-        names = re.findall(r"%([^%\s]+)%", s.raw)
+        names = [n for p in s.parts if isinstance(p, str) for n in _PLACEHOLDER.findall(p)]
         if not names:
             out.append(s)
             continue
@@ -292,8 +295,20 @@ def _expand(values, item: Item):
             text = s.raw
             for n, x in combo:
                 text = text.replace(f"%{n}%", x)
-            out.append(VStr(patterns.parse(text), text))
+            out.append(VStr(_substitute(s.parts, dict(combo)), text))
     return out
+
+
+def _substitute(parts: tuple, value: dict) -> tuple:
+    """Replace `%name%` in the literal parts (wildcards from contains & co. stay wildcards)."""
+    out: list = []
+    for p in parts:
+        if not isinstance(p, str):
+            out.append(p)
+            continue
+        for k, piece in enumerate(_PLACEHOLDER.split(p)):  # odd pieces are names
+            out.extend(patterns.parse(value[piece]) if k % 2 else (piece,))
+    return patterns.normalize(out)
 
 
 def _fieldref(values, item: Item):
@@ -308,11 +323,8 @@ def _compare(op: str):
     def modify(values, item: Item):
         out = []
         for v in values:
-            if isinstance(v, VStr):
-                try:
-                    v = VNum(float(v.raw) if "." in v.raw else int(v.raw))
-                except ValueError:
-                    raise _fail(item, op, f"needs a number, got {v.raw!r}") from None
+            if isinstance(v, VStr):  # pySigma too: a quoted '10' is a string, not a number
+                raise _fail(item, op, f"needs a number, got {v.raw!r}")
             if not isinstance(v, VNum):
                 raise _fail(item, op, f"needs a number, got {_describe(v)}")
             out.append(VTest(Compare(op, v.value)))

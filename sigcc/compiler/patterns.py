@@ -14,7 +14,7 @@ _SPECIAL = {"*": Wild.ANY, "?": Wild.ONE}
 
 
 def parse(text: str) -> tuple[Part, ...]:
-    """Split a rule value into literal text and wildcards."""
+    """Split a rule value into literal text and wildcards (normalized: `**` is one `*`)."""
     parts: list[Part] = []
     buf: list[str] = []
     i, n = 0, len(text)
@@ -39,7 +39,7 @@ def parse(text: str) -> tuple[Part, ...]:
         i += 1
     if buf:
         parts.append("".join(buf))
-    return tuple(parts)
+    return normalize(parts)
 
 
 def normalize(parts: tuple[Part, ...] | list[Part]) -> tuple[Part, ...]:
