@@ -56,11 +56,17 @@ def in_network(net, v) -> bool:
     return v.__class__ is Multi and any(in_network(net, x) for x in v)
 
 
+# Decimal text only: int()/float() would also take '1_000', 'inf', 'nan' and non-ASCII digits.
+_DECIMAL = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*", re.ASCII)
+
+
 def _number(v):
     t = v.__class__
     if t is int or t is float:
         return v
     if t is str:
+        if _DECIMAL.fullmatch(v) is None:
+            return None
         try:
             return int(v)
         except ValueError:

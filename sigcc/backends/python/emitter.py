@@ -73,6 +73,8 @@ class Emitter:
     def match(self, m: Match) -> str:
         t = m.test
         key = "ALL_VALUES" if m.field is None else repr(m.field)
+        # raw value(s) for the helpers that want numbers: a keyword search tests every field
+        raw = "list(ev.values())" if m.field is None else f"ev.get({key})"
         if isinstance(t, StrMatch):
             return self.string(key, t)
         if isinstance(t, RegexMatch):
@@ -90,12 +92,12 @@ class Emitter:
             net = self.consts.add("NET", f"network({t.network!r})")
             return f"in_network({net}, tc[{key}])"
         if isinstance(t, Compare):
-            return f"compare(ev.get({key}), {t.op!r}, {t.value!r})"
+            return f"compare({raw}, {t.op!r}, {t.value!r})"
         if isinstance(t, FieldRef):
             cache = "tc" if t.cased else "lc"
             return f"fieldref({cache}[{key}], {cache}[{t.other!r}], {t.kind!r})"
         if isinstance(t, TimePart):
-            return f"timepart(ev.get({key}), {t.part!r}, {t.value!r})"
+            return f"timepart({raw}, {t.part!r}, {t.value!r})"
         raise TypeError(f"cannot emit test {type(t).__name__}")
 
     def string(self, key: str, t: StrMatch) -> str:
@@ -111,7 +113,7 @@ class Emitter:
             return f"{v}.endswith({value!r})"
         if kind == "contains":
             return f"{value!r} in {v}"
-        if kind == "any":
-            return f"{v} is not ABSENT"
+        if kind == "any":  # `*`: any value at all; a list needs an element (Multi(()) has none)
+            return f"'' in {v}"
         rx = self.consts.add("GLOB", f"regex({patterns.to_regex(value)!r}, 's')")
         return f"fullmatch({rx}, {v})"

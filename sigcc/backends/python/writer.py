@@ -45,9 +45,11 @@ class _Rule:
 
 
 def _fn_name(index: int, search: str, j: int) -> str:
+    # `_r<index>_<digit>...` for the others: an identifier never starts with a digit, so the
+    # two kinds cannot collide (`_r0_s1` could be search 's1' as well as the 2nd of 'a-b', 'x.y').
     if search.isidentifier() and search.isascii():
         return f"_r{index}_{search}"
-    return f"_r{index}_s{j}"
+    return f"_r{index}_{j}"
 
 
 def _rule_code(index: int, rule: RuleIR, consts: Constants) -> _Rule:
