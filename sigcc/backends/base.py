@@ -1,0 +1,215 @@
+"""What every query backend shares: the passes before rendering and the walk over expressions.
+
+A backend turns one RuleIR into one query string. Before a backend sees a rule, three pure
+passes run (each returns the very object it was given when nothing changes):
+
+- `inline`: the condition with every `Ref` replaced by its search's expression;
+- `simplify`: nested And/Or flattened, constants folded, `not not x` removed;
+- `push_not` (only for backends with `PUSH_NOT`): negation moved down to the tests, so a
+  backend with three-valued logic (SQL) can make each negated test NULL-safe on its own.
+
+A backend subclass is mostly tables: its flags, its operator templates and one `escape()`.
+The walk (`render`) calls `and_`/`or_`/`not_`/`const`/`match`; a test the target cannot
+express raises `Unsupported`, which the API turns into a per-rule Diagnostic with the
+file:line of the detection item — never a query that selects different events.
+"""
+from __future__ import annotations
+
+from typing import ClassVar, Mapping
+
+from sigcc.compiler.ir import And, Const, Exists, Expr, Match, Not, Null, Or, Ref, RuleIR
+from sigcc.diagnostics import Span
+
+
+class Unsupported(Exception):
+    """A construct the target cannot express; `span` points at the detection item."""
+
+    def __init__(self, message: str, span: Span | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.hint = hint
+
+
+# --- passes -------------------------------------------------------------------------------
+
+def inline(rule: RuleIR) -> Expr:
+    """The rule's condition with each search identifier replaced by its expression."""
+    searches = {s.name: s.expr for s in rule.searches}
+
+    def go(e: Expr) -> Expr:
+        if isinstance(e, Ref):
+            return go(searches[e.name])
+        if isinstance(e, (And, Or)):
+            items = tuple(go(x) for x in e.items)
+            return e if all(a is b for a, b in zip(items, e.items)) else type(e)(items)
+        if isinstance(e, Not):
+            item = go(e.item)
+            return e if item is e.item else Not(item)
+        return e
+
+    return go(rule.condition)
+
+
+def simplify(e: Expr) -> Expr:
+    """Flatten nested And/Or, fold constants, drop double negation."""
+    if isinstance(e, (And, Or)):
+        unit = isinstance(e, And)  # And: True is neutral, False absorbs; Or: the reverse
+        items: list[Expr] = []
+        for x in e.items:
+            x = simplify(x)
+            if isinstance(x, Const):
+                if x.value is unit:
+                    continue
+                return Const(not unit)
+            if type(x) is type(e):
+                items.extend(x.items)
+            else:
+                items.append(x)
+        if not items:
+            return Const(unit)
+        if len(items) == 1:
+            return items[0]
+        new = tuple(items)
+        return e if new == e.items and all(a is b for a, b in zip(new, e.items)) else type(e)(new)
+    if isinstance(e, Not):
+        item = simplify(e.item)
+        if isinstance(item, Const):
+            return Const(not item.value)
+        if isinstance(item, Not):
+            return item.item
+        return e if item is e.item else Not(item)
+    return e
+
+
+def push_not(e: Expr, negate: bool = False) -> Expr:
+    """Negation normal form: Not only directly above a Match (De Morgan; linear in size)."""
+    if isinstance(e, Not):
+        return push_not(e.item, not negate)
+    if isinstance(e, (And, Or)):
+        kind = type(e) if not negate else (Or if isinstance(e, And) else And)
+        items = tuple(push_not(x, negate) for x in e.items)
+        if not negate and all(a is b for a, b in zip(items, e.items)):
+            return e
+        return kind(items)
+    if isinstance(e, Const):
+        return Const(not e.value) if negate else e
+    return Not(e) if negate else e
+
+
+def rule_expression(rule: RuleIR, push_negation: bool = False) -> Expr:
+    """The one expression a query for `rule` must select (pipelines have already run)."""
+    e = simplify(inline(rule))
+    return simplify(push_not(e)) if push_negation else e
+
+
+NEGATED = {Null: Exists, Exists: Null}  # tests whose negation is another test
+
+
+# --- the walk -----------------------------------------------------------------------------
+
+class Backend:
+    """Base of all query backends. Subclasses fill the tables and the few methods below."""
+
+    name: ClassVar[str] = ""
+    PUSH_NOT: ClassVar[bool] = False  # render negation on tests only (see push_not)
+    DEFAULT_PIPELINES: ClassVar[tuple[str, ...]] = ("windows-logsources",)
+    SETTINGS: ClassVar[Mapping[str, str]] = {}  # setting name -> help text
+
+    def __init__(self, settings: Mapping[str, object] | None = None):
+        settings = dict(settings or {})
+        unknown = sorted(set(settings) - set(self.SETTINGS))
+        if unknown:
+            raise ValueError(f"target {self.name!r} has no setting(s) {', '.join(unknown)}; "
+                             f"it knows: {', '.join(self.SETTINGS) or 'none'}")
+        self.settings = settings
+
+    # API
+    def convert(self, rule: RuleIR) -> str:
+        """One query for one rule; raises Unsupported."""
+        return self.finish(self.render(rule_expression(rule, self.PUSH_NOT)), rule)
+
+    def finish(self, rendered, rule: RuleIR) -> str:
+        """Wrap the rendered condition into the full query (a table, a pipe...)."""
+        return rendered
+
+    # walk
+    def render(self, e: Expr):
+        if isinstance(e, Match):
+            return self.match(e)
+        if isinstance(e, Not):
+            m = e.item
+            if isinstance(m, Match) and m.field is not None and type(m.test) in NEGATED:
+                return self.match(Match(m.field, NEGATED[type(m.test)](), m.span))  # second table
+            if self.PUSH_NOT and isinstance(e.item, Match):
+                return self.match_not(e.item)
+            return self.not_(e.item, self.render(e.item))
+        if isinstance(e, And):
+            return self.and_([(x, self.render(x)) for x in e.items])
+        if isinstance(e, Or):
+            grouped = self.group_or(e)
+            if grouped is not None:
+                return grouped
+            return self.or_([(x, self.render(x)) for x in e.items])
+        if isinstance(e, Const):
+            return self.const(e.value)
+        raise TypeError(f"cannot render {type(e).__name__}")  # Ref/OfPattern are gone by now
+
+    def group_or(self, e: Or):
+        """A shorter form for an Or of tests on one field (e.g. `f IN (...)`), or None."""
+        return None
+
+    # to be filled by subclasses
+    def match(self, m: Match):
+        raise NotImplementedError
+
+    def match_not(self, m: Match):
+        raise NotImplementedError
+
+    def and_(self, items):
+        raise NotImplementedError
+
+    def or_(self, items):
+        raise NotImplementedError
+
+    def not_(self, item: Expr, rendered):
+        raise NotImplementedError
+
+    def const(self, value: bool):
+        raise NotImplementedError
+
+
+def unsupported(m: Match, target: str, what: str, hint: str | None = None) -> Unsupported:
+    field = "keyword search" if m.field is None else f"field {m.field!r}"
+    return Unsupported(f"{target} cannot express {what} ({field})", m.span, hint)
+
+
+class TextBackend(Backend):
+    """A backend whose query is text with infix AND/OR, prefix NOT and parentheses."""
+
+    AND: ClassVar[str] = " AND "
+    OR: ClassVar[str] = " OR "
+    NOT: ClassVar[str] = "NOT {}"
+    GROUP: ClassVar[str] = "({})"
+    TRUE: ClassVar[str] = "*"
+    FALSE: ClassVar[str] = "NOT *"
+
+    def _operand(self, e: Expr, text: str) -> str:
+        # Every compound operand is grouped: no target's precedence is trusted (Splunk's
+        # OR binds tighter than its implicit AND; Lucene's default operator is configurable).
+        if isinstance(e, Or) and self.group_or(e) is not None:
+            return text  # an IN list is one operand
+        return self.GROUP.format(text) if isinstance(e, (And, Or)) else text
+
+    def and_(self, items) -> str:
+        return self.AND.join(self._operand(e, t) for e, t in items)
+
+    def or_(self, items) -> str:
+        return self.OR.join(self._operand(e, t) for e, t in items)
+
+    def not_(self, item: Expr, rendered: str) -> str:
+        grouped = isinstance(item, (And, Or))  # leaves render atomic (see match())
+        return self.NOT.format(self.GROUP.format(rendered) if grouped else rendered)
+
+    def const(self, value: bool) -> str:
+        return self.TRUE if value else self.FALSE

@@ -1,0 +1,84 @@
+"""`sigcc query` and `sigcc targets`: rules to SIEM queries (calls sigcc.query; prints only).
+
+Exit status of `query`: 0 every rule converted, 1 some rule could not be converted (its
+diagnostic is on stderr; the others are still printed), 2 bad target, setting or pipeline.
+"""
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    q = sub.add_parser("query", help="convert rules to queries for a SIEM or SQL engine",
+                       description="Convert rules to one query each. Rules a target cannot "
+                                   "express are reported on stderr with file:line; the others "
+                                   "are printed. See 'sigcc targets'.")
+    q.add_argument("rules", nargs="+", metavar="RULES", help="rule files or directories")
+    q.add_argument("-t", "--target", required=True, help="splunk, lucene, kql, sql, sqlite, duckdb, "
+                                                        "postgres, spark or sql:<dialect>")
+    q.add_argument("-p", "--pipeline", action="append", default=[], metavar="P",
+                   help="built-in pipeline name or pipeline YAML file, added to the default "
+                        "(windows-logsources); repeatable")
+    q.add_argument("--no-default-pipeline", action="store_true",
+                   help="use only the --pipeline ones (replace the default)")
+    q.add_argument("--format", choices=("plain", "jsonl"), default="plain",
+                   help="plain: one query per line; jsonl: {rule_id, title, level, target, query}")
+    q.add_argument("--table", help="table the query reads (SQL and KQL; default: logs)")
+    q.add_argument("--keyword-column", action="append", default=[], metavar="COL",
+                   help="SQL: a column keyword searches look in (repeatable)")
+    from sigcc.cli import _options_args
+    _options_args(q)
+    q.set_defaults(func=cmd_query)
+
+    t = sub.add_parser("targets", help="list query targets and built-in pipelines")
+    t.set_defaults(func=cmd_targets)
+
+
+def cmd_query(ns) -> int:
+    import orjson
+
+    from sigcc.cli import _options, _print_diagnostics
+    from sigcc.compiler.pipelines import PipelineError
+    from sigcc.query import to_query
+
+    settings = {}
+    if ns.table:
+        settings["table"] = ns.table
+    if ns.keyword_column:
+        settings["keyword_columns"] = ns.keyword_column
+    try:
+        results = to_query(ns.rules, ns.target, ns.pipeline, _options(ns),
+                           default_pipelines=not ns.no_default_pipeline, settings=settings)
+    except (ValueError, PipelineError) as exc:
+        print(f"sigcc: {exc}", file=sys.stderr)
+        return 2
+    out = sys.stdout
+    failed = 0
+    for r in results:
+        if r.query is None:
+            failed += 1
+            if r.error is not None:
+                _print_diagnostics([r.error], sys.stderr)
+            continue
+        if ns.format == "jsonl":
+            out.write(orjson.dumps({"rule_id": r.rule_id, "title": r.title, "level": r.level,
+                                    "target": r.target, "query": r.query}).decode() + "\n")
+        else:
+            out.write(r.query.replace("\n", " ") + "\n")
+    print(f"sigcc: {len(results) - failed} of {len(results)} rules converted for {ns.target}",
+          file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_targets(ns) -> int:
+    from sigcc.backends.registry import TARGETS, builtin_pipelines
+    print("targets:")
+    for t in TARGETS:
+        print(f"  {t.name:<16} {t.description}")
+    print("pipelines:")
+    for p in builtin_pipelines():
+        print(f"  {p}")
+    return 0
+
+
+__all__ = ["register"]
