@@ -106,7 +106,21 @@ class TimePart:
     value: int
 
 
-Test = Union[StrMatch, RegexMatch, NumEq, Compare, BoolEq, Null, Exists, Cidr, FieldRef, TimePart]
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """One of several plain strings of one kind: eq / prefix / suffix / contains.
+
+    Made by the merge pass from an OR of simple StrMatch tests on one field; values are
+    kept in first-seen order without duplicates (deterministic output).
+    """
+
+    kind: str
+    values: tuple[str, ...]
+    cased: bool = False
+
+
+Test = Union[StrMatch, RegexMatch, NumEq, Compare, BoolEq, Null, Exists, Cidr, FieldRef, TimePart,
+             AnyOf]
 
 
 # --- expressions --------------------------------------------------------------------------

@@ -1,0 +1,80 @@
+"""Literal prefilter: for a rule, a set of (field, literal) of which one must occur.
+
+If `required_literals(rule)` returns pairs P, then whenever the rule matches an event, for
+some (field, literal) in P the literal is a substring of the field's lower-cased text. The
+runtime runs one multi-pattern automaton per field and evaluates in full only the rules
+one of whose literals was seen; rules with no usable literal set (None) are always
+evaluated. The set is chosen to be selective: through AND, the operand whose shortest
+literal is longest; through OR, the union. NOT, regexes, numeric comparisons and keyword
+searches give no literal (never a wrong one).
+"""
+from __future__ import annotations
+
+from sigcc.compiler import patterns
+from sigcc.compiler.ir import (And, AnyOf, BoolEq, Const, Expr, Match, NumEq, Or, Ref, RuleIR,
+                               StrMatch, Wild)
+from sigcc.backends.python.emitter import number_text
+
+MIN_LITERAL = 2  # shorter literals hit nearly every value: no use as a filter
+MAX_LITERALS = 256  # a rule needing more alternatives than this is cheaper to just evaluate
+
+Need = frozenset  # of (field, literal); None: no constraint known
+
+
+def required_literals(rule: RuleIR) -> tuple[tuple[str, str], ...] | None:
+    searches = {s.name: s.expr for s in rule.searches}
+    need = _need(rule.condition, searches)
+    if need is None:
+        return None
+    return tuple(sorted(need))
+
+
+def _longest_literal(parts) -> str:
+    return max((p for p in parts if not isinstance(p, Wild)), key=len, default="")
+
+
+def _need(e: Expr, searches: dict) -> Need | None:
+    if isinstance(e, Ref):
+        return _need(searches[e.name], searches)
+    if isinstance(e, Match):
+        if e.field is None:
+            return None
+        t = e.test
+        if isinstance(t, StrMatch):
+            lit = _longest_literal(t.parts).lower()
+            return Need({(e.field, lit)}) if len(lit) >= MIN_LITERAL else None
+        if isinstance(t, AnyOf):
+            lits = {v.lower() for v in t.values}
+            if min(map(len, lits)) < MIN_LITERAL:
+                return None
+            return Need((e.field, v) for v in lits)
+        if isinstance(t, NumEq):
+            lit = number_text(t.value)
+            return Need({(e.field, lit)}) if len(lit) >= MIN_LITERAL else None
+        if isinstance(t, BoolEq):
+            return Need({(e.field, "true" if t.value else "false")})
+        return None
+    if isinstance(e, Or):
+        out: set = set()
+        for x in e.items:
+            n = _need(x, searches)
+            if n is None:
+                return None
+            out |= n
+        return Need(out) if len(out) <= MAX_LITERALS else None
+    if isinstance(e, And):
+        best, best_score = None, None
+        for x in e.items:
+            n = _need(x, searches)
+            if n is None:
+                continue
+            score = (min((len(lit) for _, lit in n), default=99), -len(n))
+            if best_score is None or score > best_score:
+                best, best_score = n, score
+        return best
+    if isinstance(e, Const):
+        return None if e.value else Need()
+    return None  # Not, and anything new: no constraint (never a wrong one)
+
+
+__all__ = ["required_literals", "patterns"]
