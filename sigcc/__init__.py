@@ -13,7 +13,7 @@ from sigcc.diagnostics import Diagnostic, Span  # noqa: E402
 from sigcc.options import Options  # noqa: E402
 
 __all__ = ["__version__", "Options", "Diagnostic", "Span", "load_rules", "build_module",
-           "compile", "Ruleset", "Match"]
+           "compile", "to_query", "Ruleset", "Match"]
 
 
 def __getattr__(name):
@@ -21,6 +21,9 @@ def __getattr__(name):
     if name in ("load_rules", "build_module", "compile"):
         from sigcc import api
         return getattr(api, name)
+    if name == "to_query":
+        from sigcc.query import to_query
+        return to_query
     if name in ("Ruleset", "Match"):
         from sigcc.runtime import ruleset
         return getattr(ruleset, name)
