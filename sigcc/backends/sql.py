@@ -25,6 +25,7 @@ from sqlglot import exp
 
 from sigcc.backends.base import Backend, unsupported
 from sigcc.compiler import patterns
+from sigcc.compiler.patterns import number_text
 from sigcc.compiler.ir import (BoolEq, Cidr, Compare, Exists, Expr, FieldRef, Match, Null, NumEq,
                                Or, RegexMatch, RuleIR, StrMatch, Wild)
 
@@ -38,10 +39,6 @@ _PG_FLAGS = {"": "p", "s": "s", "m": "n", "ms": "w"}
 _LEADING_FLAGS = re.compile(r"^\(\?([aiLmsux]+)\)")
 _REPEAT = re.compile(r"(?<!\\)\{(\d+)(?:,(\d*))?\}")
 MAX_REPEAT = {"postgres": 255}  # PostgreSQL's RE_DUP_MAX: a bound above it is a syntax error
-
-
-def number_text(n) -> str:
-    return str(int(n)) if isinstance(n, float) and n.is_integer() else str(n)
 
 
 def like_pattern(parts) -> str:

@@ -132,6 +132,13 @@ def map_literals(parts: tuple[Part, ...], fn) -> tuple[Part, ...]:
     return normalize([fn(p) if isinstance(p, str) else p for p in parts])
 
 
+def number_text(n) -> str:
+    """A YAML number as the decimal text events carry (4688, 1.5): how numbers meet strings."""
+    if isinstance(n, float) and n.is_integer():
+        return str(int(n))
+    return str(n)
+
+
 _WS = re.compile(r"\s+")
 
 

@@ -11,9 +11,9 @@ searches give no literal (never a wrong one).
 from __future__ import annotations
 
 from sigcc.compiler import patterns
+from sigcc.compiler.patterns import number_text
 from sigcc.compiler.ir import (And, AnyOf, BoolEq, Const, Expr, Match, NumEq, Or, Ref, RuleIR,
                                StrMatch, Wild)
-from sigcc.backends.python.emitter import number_text
 
 MIN_LITERAL = 2  # shorter literals hit nearly every value: no use as a filter
 MAX_LITERALS = 256  # a rule needing more alternatives than this is cheaper to just evaluate

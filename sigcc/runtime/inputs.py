@@ -86,6 +86,13 @@ def read_file(path: str) -> Iterator[Item]:
                                   "use .evtx, .json, .jsonl or '-' for JSONL on stdin")
 
 
+def _record(file: str, n: int, obj) -> Item:
+    """An event is a JSON object; anything else is reported where it stands."""
+    if isinstance(obj, dict):
+        return Record(file, n, obj)
+    return Problem(file, n, f"not a JSON object but a {type(obj).__name__}")
+
+
 def read_jsonl_stream(fh: IO[bytes], name: str) -> Iterator[Item]:
     for n, line in enumerate(fh, 1):
         if not line.strip():
@@ -95,10 +102,7 @@ def read_jsonl_stream(fh: IO[bytes], name: str) -> Iterator[Item]:
         except orjson.JSONDecodeError as exc:
             yield Problem(name, n, f"malformed JSON: {exc}")
             continue
-        if isinstance(obj, dict):
-            yield Record(name, n, obj)
-        else:
-            yield Problem(name, n, f"not a JSON object but a {type(obj).__name__}")
+        yield _record(name, n, obj)
 
 
 def read_json(path: str) -> Iterator[Item]:
@@ -128,17 +132,11 @@ def read_json(path: str) -> Iterator[Item]:
             except json.JSONDecodeError as exc:
                 yield Problem(path, k, f"malformed JSON at line {exc.lineno}: {exc.msg}")
                 return
-            if isinstance(item, dict):
-                yield Record(path, k, item)
-            else:
-                yield Problem(path, k, f"not a JSON object but a {type(item).__name__}")
+            yield _record(path, k, item)
         return
     items = obj if isinstance(obj, list) else [obj]
     for k, item in enumerate(items, 1):
-        if isinstance(item, dict):
-            yield Record(path, k, item)
-        else:
-            yield Problem(path, k, f"not a JSON object but a {type(item).__name__}")
+        yield _record(path, k, item)
 
 
 def read_evtx(path: str) -> Iterator[Item]:

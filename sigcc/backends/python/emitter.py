@@ -7,6 +7,7 @@ Expressions read field values through the per-event caches `lc` (lower-cased tex
 from __future__ import annotations
 
 from sigcc.compiler import patterns
+from sigcc.compiler.patterns import number_text
 from sigcc.compiler.ir import (And, BoolEq, Cidr, Compare, Const, Exists, Expr, FieldRef, Match, Not,
                                Null, NumEq, Or, Ref, RegexMatch, StrMatch, TimePart)
 
@@ -26,13 +27,6 @@ class Constants:
 
     def lines(self) -> list[str]:
         return [f"{name} = {source}" for source, name in self.by_source.items()]
-
-
-def number_text(n) -> str:
-    """A YAML number as the decimal text events carry (4688, 1.5)."""
-    if isinstance(n, float) and n.is_integer():
-        return str(int(n))
-    return str(n)
 
 
 class Emitter:
