@@ -315,7 +315,10 @@ def _fieldref(values, item: Item):
     out = []
     for v in values:
         s = _plain(item, "fieldref", v)
-        out.append(VTest(FieldRef(patterns.plain_text(s.parts))))
+        other = patterns.plain_text(s.parts).strip()
+        if item.options.field_names == "insensitive":
+            other = other.lower()  # the referenced name is a field name too
+        out.append(VTest(FieldRef(other)))
     return out
 
 

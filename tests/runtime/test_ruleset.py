@@ -105,3 +105,10 @@ def test_a_raising_rule_is_reported_not_fatal():
     assert rs.match(_proc_event()) == []
     assert [(e.rule_id, e.error) for e in rs.errors] == [
         ("00000000-0000-4000-8000-000000000001", "RuntimeError('bug')")]
+
+
+def test_fieldref_target_follows_field_name_case_option():
+    rule = rule_yaml("    sel:\n        Source|fieldref: Dest\n    condition: sel")
+    rs = sigcc.compile([rule], sigcc.Options(logsource="ignore", field_names="insensitive"))
+    assert len(rs.match({"SOURCE": "a", "dest": "A"})) == 1
+    assert rs.match({"source": "a", "dest": "b"}) == []
