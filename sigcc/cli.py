@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from sigcc import cli_query
 from sigcc.options import Options
 
 
@@ -191,17 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="progress bar on stderr (auto: when stderr is a terminal)")
     _options_args(s)
     s.set_defaults(func=cmd_scan)
-    _register_extensions(sub)
+    cli_query.register(sub)  # `query` and `targets` live beside their feature
     return p
-
-
-def _register_extensions(sub) -> None:
-    """Subcommands that live beside their feature (query backends: sigcc/cli_query.py)."""
-    try:
-        from sigcc import cli_query
-    except ImportError:
-        return
-    cli_query.register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -133,7 +133,6 @@ def lower_document(doc: Document, options: Options) -> Lowered:
               hint="add e.g. 'condition: selection'")
     else:
         conds = raw_cond if isinstance(raw_cond, list) else [raw_cond]
-        names = [s.name for s in searches]
         all_names = [str(n) for n in detection if n not in ("condition", "timeframe")]
         parts = []
         for text in conds:
@@ -148,7 +147,6 @@ def lower_document(doc: Document, options: Options) -> Lowered:
                 diags.append(exc.diagnostic(cond_span, rule_id, title))
         if parts and len(parts) == len(conds):
             condition = parts[0] if len(parts) == 1 else Or(tuple(parts))
-        del names
 
     if any(d.severity == "error" for d in diags) or condition is None:
         return Lowered(None, tuple(diags))
