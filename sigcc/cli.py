@@ -28,6 +28,12 @@ def _options_args(p: argparse.ArgumentParser) -> None:
                    help="field name case handling (default: sensitive, as the spec says)")
     g.add_argument("--no-logsource", action="store_true",
                    help="apply every rule to every event (for events without Channel information)")
+    s = p.add_argument_group("speed switches (never change what matches; for measuring)")
+    s.add_argument("--no-optimize", action="store_true", help="skip the optimization passes")
+    s.add_argument("--no-dispatch", action="store_true",
+                   help="evaluate every logsource condition instead of dispatching on Channel/EventID")
+    s.add_argument("--no-prefilter", action="store_true",
+                   help="evaluate every applicable rule in full (no literal prefilter)")
 
 
 def _options(ns: argparse.Namespace) -> Options:
@@ -38,7 +44,9 @@ def _options(ns: argparse.Namespace) -> Options:
             raise SystemExit(f"sigcc: --placeholder needs NAME=VALUE, got {item!r}")
         ph.setdefault(name.strip("%"), []).append(value)
     return Options(collapse_whitespace=ns.collapse_whitespace, field_names=ns.field_names,
-                   placeholders=ph, logsource="ignore" if ns.no_logsource else "windows")
+                   placeholders=ph, logsource="ignore" if ns.no_logsource else "windows",
+                   optimize=not ns.no_optimize, dispatch=not ns.no_dispatch,
+                   prefilter=not ns.no_prefilter)
 
 
 def _print_diagnostics(diags, stream, fmt: str = "text", show_warnings: bool = True) -> None:

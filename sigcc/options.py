@@ -35,6 +35,16 @@ class Options:
     max_expansion
         Upper bound on the number of values one detection item may expand to (windash,
         base64offset, expand, `1 of x*`). Exceeding it is a diagnostic, never a hang.
+
+    Speed switches (they never change what matches; tests hold them to that):
+    optimize
+        Run the optimization passes (sigcc/compiler/passes) before generating code.
+    dispatch
+        At run time, test an event only against the logsource groups its (Channel,
+        EventID) can belong to, instead of evaluating every logsource condition.
+    prefilter
+        At run time, evaluate in full only the rules one of whose required literals occurs
+        in the event (one Aho-Corasick automaton per field; see compiler/prefilter.py).
     """
 
     collapse_whitespace: bool = False
@@ -43,6 +53,9 @@ class Options:
     keyword_contains: bool = True
     logsource: str = "windows"
     max_expansion: int = 4096
+    optimize: bool = True
+    dispatch: bool = True
+    prefilter: bool = True
 
     def __post_init__(self) -> None:
         if self.field_names not in ("sensitive", "insensitive"):
@@ -59,6 +72,8 @@ class Options:
             "collapse_whitespace": self.collapse_whitespace,
             "field_names": self.field_names,
             "logsource": self.logsource,
+            "dispatch": self.dispatch,
+            "prefilter": self.prefilter,
         }
 
 

@@ -73,8 +73,23 @@ def _channels(service: str) -> Expr:
     return _any_of("Channel", windows_table()["services"][service])
 
 
-def logsource_condition(key: str) -> Expr:
-    """The condition an event must meet for rules with logsource `key` to apply."""
+def logsource_condition(key: str, field_names: str = "sensitive") -> Expr:
+    """The condition an event must meet for rules with logsource `key` to apply; with
+    field_names "insensitive" (Options.field_names) its fields are lower-cased, as the
+    rules' and the events' are."""
+    e = _condition(key)
+    return _lower_fields(e) if field_names == "insensitive" else e
+
+
+def _lower_fields(e: Expr) -> Expr:
+    if isinstance(e, Match):
+        return Match(e.field.lower(), e.test, e.span)
+    if isinstance(e, (And, Or)):
+        return type(e)(tuple(_lower_fields(x) for x in e.items))
+    return e
+
+
+def _condition(key: str) -> Expr:
     if key == ALL:
         return Const(True)
     if key == NON_WINDOWS:

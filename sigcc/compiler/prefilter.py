@@ -7,10 +7,15 @@ one of whose literals was seen; rules with no usable literal set (None) are alwa
 evaluated. The set is chosen to be selective: through AND, the operand whose shortest
 literal is longest; through OR, the union. NOT, regexes, numeric comparisons and keyword
 searches give no literal (never a wrong one).
+
+Why a lower-cased literal is sound: case-insensitive tests compare lower-cased literal parts
+with the lower-cased value, exactly what the automaton sees. For a `|cased` test the literal
+occurs in the value as is, and `str.lower` maps character by character, so its lower-cased
+form occurs in the lower-cased value, except for the one context-dependent mapping,
+Greek capital sigma (final 'ς' or 'σ'): cased literals containing it give no literal.
 """
 from __future__ import annotations
 
-from sigcc.compiler import patterns
 from sigcc.compiler.patterns import number_text
 from sigcc.compiler.ir import (And, AnyOf, BoolEq, Const, Expr, Match, NumEq, Or, Ref, RuleIR,
                                StrMatch, Wild)
@@ -33,6 +38,13 @@ def _longest_literal(parts) -> str:
     return max((p for p in parts if not isinstance(p, Wild)), key=len, default="")
 
 
+CONTEXT_LOWER = "\u03a3"  # the only character str.lower maps by context (final sigma)
+
+
+def _usable(literals, cased: bool) -> bool:
+    return all(len(x) >= MIN_LITERAL and not (cased and CONTEXT_LOWER in x) for x in literals)
+
+
 def _need(e: Expr, searches: dict) -> Need | None:
     if isinstance(e, Ref):
         return _need(searches[e.name], searches)
@@ -41,13 +53,12 @@ def _need(e: Expr, searches: dict) -> Need | None:
             return None
         t = e.test
         if isinstance(t, StrMatch):
-            lit = _longest_literal(t.parts).lower()
-            return Need({(e.field, lit)}) if len(lit) >= MIN_LITERAL else None
+            lit = _longest_literal(t.parts)
+            return Need({(e.field, lit.lower())}) if _usable([lit], t.cased) else None
         if isinstance(t, AnyOf):
-            lits = {v.lower() for v in t.values}
-            if min(map(len, lits)) < MIN_LITERAL:
+            if not _usable(t.values, t.cased):
                 return None
-            return Need((e.field, v) for v in lits)
+            return Need((e.field, v.lower()) for v in t.values)
         if isinstance(t, NumEq):
             lit = number_text(t.value)
             return Need({(e.field, lit)}) if len(lit) >= MIN_LITERAL else None
@@ -76,5 +87,3 @@ def _need(e: Expr, searches: dict) -> Need | None:
         return None if e.value else Need()
     return None  # Not, and anything new: no constraint (never a wrong one)
 
-
-__all__ = ["required_literals", "patterns"]

@@ -78,8 +78,11 @@ def _alias_table():
 
 
 def _add_aliases(out: dict) -> None:
+    channel = out.get("Channel")
+    if not isinstance(channel, str):  # absent, or a list/number in a hand-made event
+        return
     try:
-        key = (out.get("Channel"), int(out.get("EventID")))
+        key = (channel, int(out.get("EventID")))
     except (TypeError, ValueError):
         return
     aliases = _alias_table().get(key)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
+
+import ahocorasick
 from datetime import datetime, timezone
 from functools import lru_cache
 
 from sigcc.runtime.values import ABSENT, ALL_VALUES, Multi, to_text
 
 __all__ = ["ABSENT", "ALL_VALUES", "Multi", "regex", "network", "fullmatch", "search",
-           "in_network", "compare", "fieldref", "timepart"]
+           "in_network", "compare", "fieldref", "timepart", "one_of", "literals", "contains_any"]
 
 
 def regex(pattern: str, flags: str = ""):
@@ -23,6 +25,28 @@ def regex(pattern: str, flags: str = ""):
     for c in flags:
         f |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}[c]
     return re.compile(pattern, f)
+
+
+def one_of(v, values: frozenset) -> bool:
+    """The value (or, for a list, an element) is one of `values` (merged `field: [a, b]`)."""
+    if v.__class__ is str:
+        return v in values
+    return v.__class__ is Multi and not values.isdisjoint(v)
+
+
+def literals(values: tuple[str, ...]):
+    """An automaton finding any of `values` as a substring (a long `contains` list)."""
+    a = ahocorasick.Automaton()
+    for x in values:
+        a.add_word(x, x)
+    a.make_automaton()
+    return a
+
+
+def contains_any(automaton, v) -> bool:
+    if v.__class__ is str:
+        return next(automaton.iter(v), None) is not None
+    return v.__class__ is Multi and any(next(automaton.iter(x), None) is not None for x in v)
 
 
 def network(text: str):

@@ -234,5 +234,5 @@ class Interpreter:
         """The ids of the rules that fire on `event` (logsource condition and condition), in order."""
         ev = _Event(event, self.options)
         return [r.meta.id for r in self.rules
-                if _holds(logsource_condition(r.logsource_key), ev, {})
+                if _holds(logsource_condition(r.logsource_key, self.options.field_names), ev, {})
                 and _holds(r.condition, ev, _searches(r))]

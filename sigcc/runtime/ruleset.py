@@ -5,7 +5,9 @@
         print(m.rule_id, m.title, m.level, m.searches)
 
 An event is tested only against the rules whose logsource condition it meets; each
-logsource condition is evaluated once per event.
+logsource condition is evaluated once per event. Which groups and rules are tried at all is
+decided by the index (runtime/index.py): dispatch on (Channel, EventID) and the literal
+prefilter, both on unless the module was built with them off or the Ruleset is told so.
 """
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sigcc.runtime.events import flatten
+from sigcc.runtime.index import Group, Index
 from sigcc.runtime.values import CollapsedLowerCache, CollapsedTextCache, LowerCache, TextCache
 
-SUPPORTED_FORMATS = (1,)
+SUPPORTED_FORMATS = (2,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,16 +61,21 @@ class RuleError:
 
 
 class _Compiled:
-    __slots__ = ("info", "fn", "searches")
+    __slots__ = ("info", "fn", "searches", "literals")
 
-    def __init__(self, info, fn, searches):
-        self.info, self.fn, self.searches = info, fn, searches
+    def __init__(self, info, fn, searches, literals):
+        self.info, self.fn, self.searches, self.literals = info, fn, searches, literals
 
 
 class Ruleset:
-    """A compiled rule set, ready to match events."""
+    """A compiled rule set, ready to match events.
 
-    def __init__(self, module: types.ModuleType, diagnostics=()):
+    `dispatch` and `prefilter` (None: as the module was built) switch the index's two steps;
+    they change speed only, never what matches.
+    """
+
+    def __init__(self, module: types.ModuleType, diagnostics=(), *, dispatch: bool | None = None,
+                 prefilter: bool | None = None):
         fmt = getattr(module, "SIGCC_FORMAT", None)
         if fmt not in SUPPORTED_FORMATS:
             raise ValueError(f"{getattr(module, '__file__', module)!r} is not a sigcc module of a "
@@ -86,15 +94,21 @@ class Ruleset:
                             tuple(r["logsource"]), tuple(r["references"]), r["file"], r["line"],
                             r["condition"])
             self.rules.append(info)
-            groups[r["logsource_index"]].append(_Compiled(info, r["match"], tuple(r["searches"])))
-        self._groups = [(ls[1], tuple(g)) for ls, g in zip(module.LOGSOURCES, groups) if g]
+            groups[r["logsource_index"]].append(
+                _Compiled(info, r["match"], tuple(r["searches"]), r["literals"]))
+        self.dispatch = self.options.get("dispatch", True) if dispatch is None else dispatch
+        self.prefilter = self.options.get("prefilter", True) if prefilter is None else prefilter
+        self.index = Index([Group(key, applies, spec, tuple(g), self.prefilter)
+                            for (key, applies, spec), g in zip(module.LOGSOURCES, groups) if g],
+                           module.DISPATCH_FIELDS, self.dispatch)
         self.errors: list[RuleError] = []
 
     # loading
     @classmethod
-    def load(cls, module_or_path) -> "Ruleset":
+    def load(cls, module_or_path, **switches) -> "Ruleset":
+        """A Ruleset from a generated module (object or path); switches: dispatch, prefilter."""
         if isinstance(module_or_path, types.ModuleType):
-            return cls(module_or_path)
+            return cls(module_or_path, **switches)
         path = Path(module_or_path)
         name = f"sigcc_rules_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(name, path)
@@ -102,14 +116,15 @@ class Ruleset:
             raise ValueError(f"cannot load {path}: not a Python module")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return cls(module)
+        return cls(module, **switches)
 
     @classmethod
-    def from_source(cls, source: str, filename: str = "<sigcc>", diagnostics=()) -> "Ruleset":
+    def from_source(cls, source: str, filename: str = "<sigcc>", diagnostics=(),
+                    **switches) -> "Ruleset":
         module = types.ModuleType("sigcc_generated")
         module.__file__ = filename
         exec(compile(source, filename, "exec"), module.__dict__)
-        return cls(module, diagnostics)
+        return cls(module, diagnostics, **switches)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -125,10 +140,10 @@ class Ruleset:
 
     def match_prepared(self, ev, lc, tc) -> list[Match]:
         out = []
-        for applies, rules in self._groups:
-            if not applies(ev, lc, tc):
+        for g in self.index.groups_for(lc):
+            if not g.applies(ev, lc, tc):
                 continue
-            for r in rules:
+            for r in g.candidates(ev, lc):
                 try:
                     hit = r.fn(ev, lc, tc)
                 except Exception as exc:  # a rule bug must not stop the scan; it is reported

@@ -240,17 +240,22 @@ def test_module_imports_only_the_fixed_helper_list():
 
 
 def test_module_code_uses_only_helpers_and_its_own_names():
-    """No builtins beyond `list`, no attribute but the string/dict methods values support."""
+    """No builtins beyond `list` and `frozenset`, no attribute but the string/dict methods
+    values support; the only locals are the hoisted reads `_v<n>`."""
     tree = _generated_ast()
     own = {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets}
     own |= {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    local = {t.id for f in tree.body if isinstance(f, ast.FunctionDef)
+             for n in ast.walk(f) if isinstance(n, ast.Assign) for t in n.targets}
+    assert local and all(re.fullmatch(r"_v\d+", x) for x in local), local
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    assert names <= set(helpers.__all__) | own | {"ev", "lc", "tc", "list", "True", "False"}, \
-        names - (set(helpers.__all__) | own)
+    allowed = set(helpers.__all__) | own | local | {"ev", "lc", "tc", "list", "frozenset", "True",
+                                                    "False"}
+    assert names <= allowed, names - allowed
     attrs = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
     assert attrs <= {"startswith", "endswith", "get", "values"}, attrs
     calls = {n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    assert calls <= set(helpers.__all__) | own | {"list"}, calls
+    assert calls <= set(helpers.__all__) | own | {"list", "frozenset"}, calls
 
 
 # --- determinism --------------------------------------------------------------------------

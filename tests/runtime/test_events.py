@@ -58,3 +58,10 @@ def test_nested_dicts_become_dotted_names():
 def test_flat_events_are_kept_and_field_case_folding():
     assert flatten({"Image": "x"}) == {"Image": "x"}
     assert flatten({"Image": "x", "A": {"B": 1}}, lower_names=True) == {"image": "x", "a.b": 1}
+
+
+def test_odd_channel_values_do_not_break_aliasing():
+    # a list or number where Windows writes a string: flattened as is, no aliases, no error
+    assert flatten({"Channel": ["Security", "System"], "EventID": 4688, "NewProcessName": "x"}) == {
+        "Channel": ["Security", "System"], "EventID": 4688, "NewProcessName": "x"}
+    assert flatten({"Channel": 5, "EventID": "4688"})["Channel"] == 5

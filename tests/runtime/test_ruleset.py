@@ -99,8 +99,8 @@ def test_a_raising_rule_is_reported_not_fatal():
     def boom(ev, lc, tc):
         raise RuntimeError("bug")
 
-    for _, rules in rs._groups:
-        for r in rules:
+    for g in rs.index.groups:
+        for r in g.rules:
             r.fn = boom
     assert rs.match(_proc_event()) == []
     assert [(e.rule_id, e.error) for e in rs.errors] == [

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from sigcc.compiler import patterns
 from sigcc.compiler.patterns import number_text
-from sigcc.compiler.ir import (And, BoolEq, Cidr, Compare, Const, Exists, Expr, FieldRef, Match, Not,
-                               Null, NumEq, Or, Ref, RegexMatch, StrMatch, TimePart)
+from sigcc.compiler.ir import (And, AnyOf, BoolEq, Cidr, Compare, Const, Exists, Expr, FieldRef, Match,
+                               Not, Null, NumEq, Or, Ref, RegexMatch, StrMatch, TimePart)
+from sigcc.compiler.passes.hoist import repeated_reads
+
+MAX_INLINE_CONTAINS = 8  # more `in` tests than this on one value: one Aho-Corasick automaton
 
 
 class Constants:
@@ -37,6 +40,27 @@ class Emitter:
     def __init__(self, consts: Constants, ref_call=None):
         self.consts = consts
         self.ref_call = ref_call
+        self.bound: dict[tuple[str, str | None], str] = {}  # hoisted cache reads -> local name
+
+    def body(self, e: Expr, hoist: bool) -> list[str]:
+        """The statements of a function returning `e`; with hoist, a cache read made more
+        than once is bound to a local first (the hoisting pass decides which)."""
+        self.bound = {}
+        lines = []
+        if hoist:
+            for n, (cache, field) in enumerate(repeated_reads(e)):
+                name = f"_v{n}"
+                lines.append(f"{name} = {self._read(cache, field)}")
+                self.bound[cache, field] = name
+        lines.append(f"return {self.expr(e)}")
+        self.bound = {}
+        return lines
+
+    def _read(self, cache: str, field: str | None) -> str:
+        name = self.bound.get((cache, field))
+        if name is not None:
+            return name
+        return f"{cache}[{'ALL_VALUES' if field is None else repr(field)}]"
 
     # expressions
     def expr(self, e: Expr) -> str:
@@ -49,7 +73,7 @@ class Emitter:
         if isinstance(e, Not):
             inner = self.expr(e.item)
             simple = isinstance(e.item, (Ref, Const)) or (
-                isinstance(e.item, Match) and not isinstance(e.item.test, StrMatch))
+                isinstance(e.item, Match) and not isinstance(e.item.test, (StrMatch, AnyOf)))
             return f"not {inner}" if simple else f"not ({inner})"
         if isinstance(e, Const):
             return "True" if e.value else "False"
@@ -66,39 +90,55 @@ class Emitter:
     # one test on one field
     def match(self, m: Match) -> str:
         t = m.test
-        key = "ALL_VALUES" if m.field is None else repr(m.field)
+        f = m.field
         # raw value(s) for the helpers that want numbers: a keyword search tests every field
-        raw = "list(ev.values())" if m.field is None else f"ev.get({key})"
+        raw = "list(ev.values())" if f is None else f"ev.get({f!r})"
         if isinstance(t, StrMatch):
-            return self.string(key, t)
+            return self.string(self._read("tc" if t.cased else "lc", f), t)
+        if isinstance(t, AnyOf):
+            return self.any_of(self._read("tc" if t.cased else "lc", f), t)
         if isinstance(t, RegexMatch):
             rx = self.consts.add("RX", f"regex({t.pattern!r}, {t.flags!r})")
-            return f"search({rx}, tc[{key}])"
+            return f"search({rx}, {self._read('tc', f)})"
         if isinstance(t, NumEq):
-            return f"lc[{key}] == {number_text(t.value)!r}"
+            return f"{self._read('lc', f)} == {number_text(t.value)!r}"
         if isinstance(t, BoolEq):
-            return f"lc[{key}] == {'true' if t.value else 'false'!r}"
+            return f"{self._read('lc', f)} == {'true' if t.value else 'false'!r}"
         if isinstance(t, Null):
-            return f"lc[{key}] is ABSENT"
+            return f"{self._read('lc', f)} is ABSENT"
         if isinstance(t, Exists):
-            return f"lc[{key}] is not ABSENT"
+            return f"{self._read('lc', f)} is not ABSENT"
         if isinstance(t, Cidr):
             net = self.consts.add("NET", f"network({t.network!r})")
-            return f"in_network({net}, tc[{key}])"
+            return f"in_network({net}, {self._read('tc', f)})"
         if isinstance(t, Compare):
             return f"compare({raw}, {t.op!r}, {t.value!r})"
         if isinstance(t, FieldRef):
             cache = "tc" if t.cased else "lc"
-            return f"fieldref({cache}[{key}], {cache}[{t.other!r}], {t.kind!r})"
+            return f"fieldref({self._read(cache, f)}, {self._read(cache, t.other)}, {t.kind!r})"
         if isinstance(t, TimePart):
             return f"timepart({raw}, {t.part!r}, {t.value!r})"
         raise TypeError(f"cannot emit test {type(t).__name__}")
 
-    def string(self, key: str, t: StrMatch) -> str:
-        cache = "tc" if t.cased else "lc"
+    def any_of(self, v: str, t: AnyOf) -> str:
+        """One of several plain strings: a set lookup, one startswith/endswith call with a
+        tuple, a chain of `in` tests, or (past MAX_INLINE_CONTAINS) one automaton."""
+        values = t.values if t.cased else tuple(dict.fromkeys(x.lower() for x in t.values))
+        if t.kind == "eq":
+            s = self.consts.add("SET", f"frozenset({values!r})")
+            return f"one_of({v}, {s})"
+        if t.kind == "prefix":
+            return f"{v}.startswith({values!r})"
+        if t.kind == "suffix":
+            return f"{v}.endswith({values!r})"
+        if len(values) > MAX_INLINE_CONTAINS:
+            ac = self.consts.add("AC", f"literals({values!r})")
+            return f"contains_any({ac}, {v})"
+        return " or ".join(f"{x!r} in {v}" for x in values)
+
+    def string(self, v: str, t: StrMatch) -> str:
         parts = t.parts if t.cased else patterns.map_literals(t.parts, str.lower)
         kind, value = patterns.shape(parts)
-        v = f"{cache}[{key}]"
         if kind == "eq":
             return f"{v} == {value!r}"
         if kind == "prefix":

@@ -4,6 +4,11 @@ jinja2 lays out the module (templates/module.py.j2); the Emitter writes the expr
 Values reach the text only through the `py` filter (`repr`). While writing, a line map is
 recorded: generated line -> (rule file, rule line); it is stored in the module as LINEMAP so
 tracebacks and explanations can point back to the rule.
+
+With `Options.optimize`, rules go through the passes first (compiler/passes), a search
+expression that several rules share is emitted once (`_s<n>`), and repeated field reads in
+a function are bound to locals. The module also carries, per rule, the literals of the
+prefilter and, per logsource, its dispatch key spec (compiler/prefilter.py, dispatch.py).
 """
 from __future__ import annotations
 
@@ -14,12 +19,16 @@ import jinja2
 
 from sigcc import __version__
 from sigcc.backends.python.emitter import Constants, Emitter
-from sigcc.compiler.ir import RuleIR
+from sigcc.compiler.dispatch import dispatch_fields, dispatch_spec
+from sigcc.compiler.ir import Expr, RuleIR
 from sigcc.compiler.logsources import logsource_condition
+from sigcc.compiler.passes import optimize_rule
+from sigcc.compiler.passes.share import shared_searches
+from sigcc.compiler.prefilter import required_literals
 from sigcc.options import Options
 from sigcc.runtime.helpers import __all__ as HELPERS
 
-FORMAT = 1
+FORMAT = 2
 
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
@@ -42,6 +51,7 @@ class _Rule:
     ls_index: int
     condition: str
     line_marks: list  # (function name, file, line)
+    literals: tuple | None  # prefilter: (field, lower-cased literal) pairs, one must occur
 
 
 def _fn_name(index: int, search: str, j: int) -> str:
@@ -52,52 +62,90 @@ def _fn_name(index: int, search: str, j: int) -> str:
     return f"_r{index}_{j}"
 
 
-def _rule_code(index: int, rule: RuleIR, consts: Constants) -> _Rule:
+def _function(name: str, comment: str, e: Expr, emitter: Emitter, hoist: bool) -> list[str]:
+    return ["", f"def {name}({Emitter.ARGS}):", f"    # {comment}"] + [
+        f"    {line}" for line in emitter.body(e, hoist)]
+
+
+def _rule_code(index: int, rule: RuleIR, consts: Constants, shared: dict[Expr, str],
+               hoist: bool) -> _Rule:
     m = rule.meta
-    names = {s.name: _fn_name(index, s.name, j) for j, s in enumerate(rule.searches)}
+    names = {s.name: shared.get(s.expr) or _fn_name(index, s.name, j)
+             for j, s in enumerate(rule.searches)}
     emitter = Emitter(consts, ref_call=lambda n: f"{names[n]}({Emitter.ARGS})")
     lines = [f"# rule {m.id!r}: {m.title!r}", f"# from {m.file!r}, line {m.line}"]
     marks = []
     for s in rule.searches:
         fn = names[s.name]
-        lines += ["", f"def {fn}({Emitter.ARGS}):",
-                  f"    # search {s.name!r}, line {s.line}",
-                  f"    return {emitter.expr(s.expr)}"]
+        if s.expr in shared:
+            lines.append(f"# search {s.name!r}, line {s.line}: shared, {fn}")
+            continue
+        lines += _function(fn, f"search {s.name!r}, line {s.line}", s.expr, emitter, hoist)
         marks.append((fn, m.file, s.line))
     fn = f"_r{index}"
-    lines += ["", f"def {fn}({Emitter.ARGS}):",
-              f"    # condition {rule.condition_text!r}, line {rule.condition_line}",
-              f"    return {emitter.expr(rule.condition)}", ""]
+    lines += _function(fn, f"condition {rule.condition_text!r}, line {rule.condition_line}",
+                       rule.condition, emitter, hoist) + [""]
     marks.append((fn, m.file, rule.condition_line))
     ls = m.logsource
     return _Rule(m, "\n".join(lines), fn, [(s.name, names[s.name]) for s in rule.searches],
-                 (ls.product, ls.category, ls.service), 0, rule.condition_text, marks)
+                 (ls.product, ls.category, ls.service), 0, rule.condition_text, marks,
+                 required_literals(rule))
+
+
+def _shared_code(rules: list[RuleIR], consts: Constants) -> tuple[dict[Expr, str], list[str], list]:
+    """Search expressions used by more than one rule: one function each, `_s<n>`."""
+    uses = shared_searches(rules)
+    first = {}
+    for r in rules:
+        for s in r.searches:
+            first.setdefault(s.expr, (r.meta, s))
+    names, lines, marks = {}, [], []
+    for e, n in uses.items():
+        if n < 2:
+            continue
+        meta, s = first[e]
+        name = names[e] = f"_s{len(names)}"
+        lines += _function(name, f"shared by {n} searches; first: rule {meta.id!r} search "
+                                 f"{s.name!r}, {meta.file!r} line {s.line}", e, Emitter(consts), True)
+        marks.append((name, meta.file, s.line))
+    return names, lines, marks
 
 
 def build_module(rules: list[RuleIR], options: Options) -> str:
     """Generate the module source for `rules` (in the given order)."""
+    if options.optimize:
+        rules = [optimize_rule(r) for r in rules]
     consts = Constants()
     ls_keys = sorted({r.logsource_key for r in rules})
     ls_index = {k: i for i, k in enumerate(ls_keys)}
     ls_emitter = Emitter(consts)
-    logsources = [{"key": k, "code": ls_emitter.expr(logsource_condition(k))} for k in ls_keys]
+    logsources = []
+    key_fields = dispatch_fields(options.field_names)
+    for k in ls_keys:
+        cond = logsource_condition(k, options.field_names)
+        logsources.append({"key": k, "code": ls_emitter.expr(cond),
+                           "dispatch": dispatch_spec(cond, key_fields)})
+    shared, shared_lines, shared_marks = (_shared_code(rules, consts) if options.optimize
+                                          else ({}, [], []))
     rendered = []
     for i, rule in enumerate(rules):
-        r = _rule_code(i, rule, consts)
+        r = _rule_code(i, rule, consts, shared, options.optimize)
         r.ls_index = ls_index[rule.logsource_key]
         rendered.append(r)
     text = _ENV.get_template("module.py.j2").render(
         version=__version__, format=FORMAT, options=options.runtime_flags(),
-        helpers=HELPERS, constants=consts.lines(), logsources=logsources, rules=rendered)
-    return text + _linemap(text, rendered)
+        helpers=HELPERS, constants=consts.lines(), logsources=logsources, rules=rendered,
+        shared="\n".join(shared_lines), dispatch_fields=key_fields)
+    return text + _linemap(text, rendered, shared_marks)
 
 
-def _linemap(text: str, rules: list[_Rule]) -> str:
+def _linemap(text: str, rules: list[_Rule], shared_marks: list) -> str:
     """LINEMAP: (generated line, rule file, rule line) for every generated function."""
-    where = {f"def {fn}(": (file, line) for r in rules for fn, file, line in r.line_marks}
+    marks = [m for r in rules for m in r.line_marks] + shared_marks
+    where = {f"def {fn}(": (file, line) for fn, file, line in marks}
     rows = []
     for n, line in enumerate(text.split("\n"), 1):
-        if line.startswith("def _r"):
+        if line.startswith(("def _r", "def _s")):
             head = line[: line.index("(") + 1]
             if head in where:
                 rows.append((n, *where[head]))

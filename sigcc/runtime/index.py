@@ -1,0 +1,100 @@
+"""The rule index: which rules an event is evaluated against.
+
+Two steps, each switchable (`Options.dispatch`, `Options.prefilter`), neither ever changing
+what matches:
+
+1. **Dispatch.** Rules are grouped by logsource. Each group carries a spec of the
+   (Channel, EventID) values its condition can accept (compiler/dispatch.py); the groups
+   an event can belong to are looked up once per distinct (Channel, EventID) and cached.
+   The group's logsource condition is still evaluated: the spec only narrows.
+2. **Literal prefilter.** Each rule carries (field, literal) pairs one of which must occur
+   in the field's lower-cased text for the rule to match (compiler/prefilter.py). A group
+   holds one Aho-Corasick automaton per field over its rules' literals; an event's values
+   are scanned once, and only the rules whose literal was seen, plus those without a
+   literal set, are evaluated in full, in rule order. (pyahocorasick over hyperscan: see
+   docs/prefilter.md for the measurement.)
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import ahocorasick
+
+from sigcc.compiler.dispatch import allows
+from sigcc.runtime.values import ABSENT, Multi
+
+MAX_PLANS = 4096  # distinct (Channel, EventID) keys cached; past it, plans are recomputed
+
+
+class Group:
+    """The rules of one logsource: its condition, dispatch spec, rules and prefilter."""
+
+    __slots__ = ("key", "applies", "spec", "rules", "always", "automata")
+
+    def __init__(self, key: str, applies, spec, rules: tuple, prefilter: bool):
+        self.key, self.applies, self.spec, self.rules = key, applies, spec, rules
+        self.automata: dict | None = None
+        self.always: frozenset = frozenset()
+        if prefilter:
+            self._build_prefilter()
+
+    def _build_prefilter(self) -> None:
+        by_field: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        always = []
+        for pos, r in enumerate(self.rules):
+            if r.literals is None:
+                always.append(pos)
+                continue
+            for field, literal in r.literals:
+                by_field[field][literal].append(pos)
+        automata = {}
+        for field in sorted(by_field):
+            a = ahocorasick.Automaton()
+            for literal, positions in by_field[field].items():
+                a.add_word(literal, tuple(positions))
+            a.make_automaton()
+            automata[field] = a
+        self.automata, self.always = automata, frozenset(always)
+
+    def candidates(self, ev: dict, lc) -> tuple:
+        """The rules to evaluate in full for this event, in rule order."""
+        if self.automata is None:
+            return self.rules
+        hits = set(self.always)
+        for field in self.automata.keys() & ev.keys():
+            v = lc[field]
+            if v.__class__ is str:
+                for _, positions in self.automata[field].iter(v):
+                    hits.update(positions)
+            elif v.__class__ is Multi:
+                it = self.automata[field].iter
+                for x in v:
+                    for _, positions in it(x):
+                        hits.update(positions)
+        rules = self.rules
+        return tuple(rules[i] for i in sorted(hits))
+
+
+class Index:
+    """Groups by logsource, looked up per event by its (Channel, EventID)."""
+
+    def __init__(self, groups: list[Group], fields: tuple[str, str], dispatch: bool):
+        self.groups = tuple(groups)
+        self.fields = fields
+        self.dispatch = dispatch
+        self._plans: dict = {}
+
+    def groups_for(self, lc) -> tuple[Group, ...]:
+        if not self.dispatch:
+            return self.groups
+        channel, event_id = lc[self.fields[0]], lc[self.fields[1]]
+        key = (channel, event_id)
+        plan = self._plans.get(key)
+        if plan is None:
+            c = None if channel is ABSENT else channel
+            e = None if event_id is ABSENT else event_id
+            plan = tuple(g for g in self.groups if allows(g.spec, c, e))
+            # list values (Multi) compare equal to their elements: never cache them as keys
+            if len(self._plans) < MAX_PLANS and Multi not in (c.__class__, e.__class__):
+                self._plans[key] = plan
+        return plan
