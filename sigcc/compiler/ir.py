@@ -25,6 +25,10 @@ class Wild(Enum):
     ANY = "*"
     ONE = "?"
 
+    # Members are singletons compared by identity: hash them so (Enum's __hash__ is Python
+    # code, and IR nodes holding parts are hashed often by the passes).
+    __hash__ = object.__hash__
+
     def __repr__(self) -> str:
         return f"Wild.{self.name}"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -29,9 +30,22 @@ class PosDict(dict):
         return self.key_pos.get(key, (self.line, self.col))
 
 
+@lru_cache(maxsize=1 << 16)
+def _resolve(kind, value, implicit):
+    """YAML's implicit tag of a node: a pure function of its text (no path resolvers here),
+    called from C for every scalar; rules repeat keys and values, so it is memoized."""
+    return _RESOLVER.resolve(kind, value, implicit)
+
+
 class _Composer(_Base):  # type: ignore[misc, valid-type]
     """libyaml scans, parses and composes nodes (with marks) in C; `_convert` builds values."""
 
+    def resolve(self, kind, value, implicit):
+        return _resolve(kind, value, implicit)
+
+
+_RESOLVER = yaml.resolver.Resolver()
+assert not _RESOLVER.yaml_path_resolvers, "memoized resolve assumes no path resolvers"
 
 # Scalars other than plain strings are rare in rules; they go through PyYAML's own
 # constructor so ints (0x.., 1_000), floats (.inf) and binary mean what YAML says they mean.

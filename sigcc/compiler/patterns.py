@@ -13,32 +13,28 @@ from sigcc.compiler.ir import Part, Wild
 _SPECIAL = {"*": Wild.ANY, "?": Wild.ONE}
 
 
+_TOKEN = re.compile(r"\\([*?\\])|([*?])")  # an escaped special character, or a wildcard
+
+
 def parse(text: str) -> tuple[Part, ...]:
     """Split a rule value into literal text and wildcards (normalized: `**` is one `*`)."""
+    if "*" not in text and "?" not in text and "\\" not in text:
+        return (text,) if text else ()
     parts: list[Part] = []
     buf: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "\\":
-            nxt = text[i + 1] if i + 1 < n else ""
-            if nxt in ("*", "?", "\\"):
-                buf.append(nxt)
-                i += 2
-                continue
-            buf.append("\\")
-            i += 1
-            continue
-        if c in _SPECIAL:
-            if buf:
-                parts.append("".join(buf))
-                buf = []
-            parts.append(_SPECIAL[c])
+    pos = 0
+    for m in _TOKEN.finditer(text):
+        buf.append(text[pos:m.start()])
+        escaped, wild = m.groups()
+        if escaped:
+            buf.append(escaped)
         else:
-            buf.append(c)
-        i += 1
-    if buf:
-        parts.append("".join(buf))
+            parts.append("".join(buf))
+            buf = []
+            parts.append(_SPECIAL[wild])
+        pos = m.end()
+    buf.append(text[pos:])
+    parts.append("".join(buf))
     return normalize(parts)
 
 

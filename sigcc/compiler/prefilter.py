@@ -5,8 +5,9 @@ some (field, literal) in P the literal is a substring of the field's lower-cased
 runtime runs one multi-pattern automaton per field and evaluates in full only the rules
 one of whose literals was seen; rules with no usable literal set (None) are always
 evaluated. The set is chosen to be selective: through AND, the operand whose shortest
-literal is longest; through OR, the union. NOT, regexes, numeric comparisons and keyword
-searches give no literal (never a wrong one).
+literal is longest; through OR, the union. Regexes give the literals they require
+(compiler/regex_literals.py); NOT, numeric comparisons and keyword searches give no
+literal (never a wrong one).
 
 Why a lower-cased literal is sound: case-insensitive tests compare lower-cased literal parts
 with the lower-cased value, exactly what the automaton sees. For a `|cased` test the literal
@@ -16,9 +17,10 @@ Greek capital sigma (final 'ς' or 'σ'): cased literals containing it give no l
 """
 from __future__ import annotations
 
+from sigcc.compiler import regex_literals
+from sigcc.compiler.ir import (And, AnyOf, BoolEq, Const, Expr, Match, NumEq, Or, Ref, RegexMatch,
+                               RuleIR, StrMatch, Wild)
 from sigcc.compiler.patterns import number_text
-from sigcc.compiler.ir import (And, AnyOf, BoolEq, Const, Expr, Match, NumEq, Or, Ref, RuleIR,
-                               StrMatch, Wild)
 
 MIN_LITERAL = 2  # shorter literals hit nearly every value: no use as a filter
 MAX_LITERALS = 256  # a rule needing more alternatives than this is cheaper to just evaluate
@@ -64,6 +66,9 @@ def _need(e: Expr, searches: dict) -> Need | None:
             return Need({(e.field, lit)}) if len(lit) >= MIN_LITERAL else None
         if isinstance(t, BoolEq):
             return Need({(e.field, "true" if t.value else "false")})
+        if isinstance(t, RegexMatch):
+            lits = regex_literals.required(t.pattern, t.flags)
+            return None if lits is None else Need((e.field, x) for x in lits)
         return None
     if isinstance(e, Or):
         out: set = set()

@@ -13,9 +13,9 @@ import ahocorasick
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from sigcc.runtime.values import ABSENT, ALL_VALUES, Multi, to_text
+from sigcc.runtime.values import ABSENT, ALL_TEXT, ALL_VALUES, SEP, Multi, to_text
 
-__all__ = ["ABSENT", "ALL_VALUES", "Multi", "regex", "network", "fullmatch", "search",
+__all__ = ["ABSENT", "ALL_VALUES", "ALL_TEXT", "Multi", "regex", "network", "fullmatch", "search",
            "in_network", "compare", "fieldref", "timepart", "one_of", "literals", "contains_any"]
 
 
@@ -35,18 +35,24 @@ def one_of(v, values: frozenset) -> bool:
 
 
 def literals(values: tuple[str, ...]):
-    """An automaton finding any of `values` as a substring (a long `contains` list)."""
+    """An automaton finding any of `values` as a substring (a long `contains` list), and
+    whether list values may be scanned joined into one string (no value holds SEP)."""
     a = ahocorasick.Automaton()
     for x in values:
         a.add_word(x, x)
     a.make_automaton()
-    return a
+    return a, not any(SEP in x for x in values)
 
 
-def contains_any(automaton, v) -> bool:
+def contains_any(literals_, v) -> bool:
+    automaton, joinable = literals_
     if v.__class__ is str:
         return next(automaton.iter(v), None) is not None
-    return v.__class__ is Multi and any(next(automaton.iter(x), None) is not None for x in v)
+    if v.__class__ is not Multi:
+        return False
+    if joinable:  # one C-level scan over all elements (a keyword search reads every value)
+        return next(automaton.iter(SEP.join(v)), None) is not None
+    return any(next(automaton.iter(x), None) is not None for x in v)
 
 
 def network(text: str):

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import re
 
-ALL_VALUES = "\x00all"  # cache key: every leaf value of the event (keyword searches)
+ALL_VALUES = "\x00all"  # cache key: every leaf value of the event (keyword searches), a Multi
+ALL_TEXT = "\x00text"  # cache key: the same values joined by SEP into one str, so a keyword
+SEP = "\x00"           # `contains` is one C-level search (for literals without SEP only)
 
 
 class _Absent:
@@ -130,6 +132,9 @@ def leaf_values(ev: dict):
     """Every value of a flattened event, for keyword searches."""
     out = []
     for v in ev.values():
+        if v.__class__ is str:
+            out.append(v)
+            continue
         x = to_text(v)
         if x.__class__ is Multi:
             out.extend(x)
@@ -147,7 +152,10 @@ class TextCache(dict):
         self.ev = ev
 
     def __missing__(self, key):
-        r = leaf_values(self.ev) if key == ALL_VALUES else to_text(self.ev.get(key))
+        if key == ALL_TEXT:
+            r = SEP.join(self[ALL_VALUES])
+        else:
+            r = leaf_values(self.ev) if key == ALL_VALUES else to_text(self.ev.get(key))
         self[key] = r
         return r
 
@@ -161,7 +169,9 @@ class LowerCache(dict):
         self.ev = ev
 
     def __missing__(self, key):
-        if key == ALL_VALUES:
+        if key == ALL_TEXT:
+            r = SEP.join(self[ALL_VALUES])
+        elif key == ALL_VALUES:
             r = Multi([s.lower() for s in leaf_values(self.ev)])
         else:
             r = to_lower(self.ev.get(key))
@@ -173,6 +183,8 @@ class CollapsedTextCache(TextCache):
     __slots__ = ()
 
     def __missing__(self, key):
+        if key == ALL_TEXT:  # joined from the collapsed values
+            return TextCache.__missing__(self, key)
         r = _collapse(TextCache.__missing__(self, key))
         self[key] = r
         return r
@@ -182,6 +194,8 @@ class CollapsedLowerCache(LowerCache):
     __slots__ = ()
 
     def __missing__(self, key):
+        if key == ALL_TEXT:  # joined from the collapsed values
+            return LowerCache.__missing__(self, key)
         r = _collapse(LowerCache.__missing__(self, key))
         self[key] = r
         return r

@@ -12,7 +12,8 @@ from sigcc.compiler.ir import (And, AnyOf, BoolEq, Cidr, Compare, Const, Exists,
                                Not, Null, NumEq, Or, Ref, RegexMatch, StrMatch, TimePart)
 from sigcc.compiler.passes.hoist import repeated_reads
 
-MAX_INLINE_CONTAINS = 8  # more `in` tests than this on one value: one Aho-Corasick automaton
+MAX_INLINE_CONTAINS = 16  # more `in` tests than this on one value: one Aho-Corasick automaton
+SEP = "\x00"  # joins all values in the ALL_TEXT cache entry (sigcc/runtime/values.py)
 
 
 class Constants:
@@ -32,6 +33,14 @@ class Constants:
         return [f"{name} = {source}" for source, name in self.by_source.items()]
 
 
+def _joined_contains(t) -> bool:
+    """A `contains` test that may run over all values joined by SEP: no literal holds SEP."""
+    if isinstance(t, AnyOf):
+        return t.kind == "contains" and not any(SEP in x for x in t.values)
+    kind, value = patterns.shape(t.parts)
+    return kind == "contains" and SEP not in value
+
+
 class Emitter:
     """Emits one expression; `ref_call(name)` gives the call for a search identifier."""
 
@@ -47,8 +56,8 @@ class Emitter:
         than once is bound to a local first (the hoisting pass decides which)."""
         self.bound = {}
         lines = []
-        if hoist:
-            for n, (cache, field) in enumerate(repeated_reads(e)):
+        if hoist:  # (keyword reads stay cache reads: `contains` reads joined ALL_TEXT instead)
+            for n, (cache, field) in enumerate(k for k in repeated_reads(e) if k[1] is not None):
                 name = f"_v{n}"
                 lines.append(f"{name} = {self._read(cache, field)}")
                 self.bound[cache, field] = name
@@ -93,10 +102,12 @@ class Emitter:
         f = m.field
         # raw value(s) for the helpers that want numbers: a keyword search tests every field
         raw = "list(ev.values())" if f is None else f"ev.get({f!r})"
-        if isinstance(t, StrMatch):
-            return self.string(self._read("tc" if t.cased else "lc", f), t)
-        if isinstance(t, AnyOf):
-            return self.any_of(self._read("tc" if t.cased else "lc", f), t)
+        if isinstance(t, (StrMatch, AnyOf)):
+            cache = "tc" if t.cased else "lc"
+            v = self._read(cache, f)
+            if f is None and _joined_contains(t):
+                v = f"{cache}[ALL_TEXT]"  # a keyword `contains`: one search over all values
+            return self.string(v, t) if isinstance(t, StrMatch) else self.any_of(v, t)
         if isinstance(t, RegexMatch):
             rx = self.consts.add("RX", f"regex({t.pattern!r}, {t.flags!r})")
             return f"search({rx}, {self._read('tc', f)})"
