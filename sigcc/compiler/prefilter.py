@@ -18,11 +18,11 @@ Greek capital sigma (final 'ς' or 'σ'): cased literals containing it give no l
 from __future__ import annotations
 
 from sigcc.compiler import regex_literals
+from sigcc.compiler.regex_literals import selective
 from sigcc.compiler.ir import (And, AnyOf, BoolEq, Const, Expr, Match, NumEq, Or, Ref, RegexMatch,
                                RuleIR, StrMatch, Wild)
 from sigcc.compiler.patterns import number_text
 
-MIN_LITERAL = 2  # shorter literals hit nearly every value: no use as a filter
 MAX_LITERALS = 256  # a rule needing more alternatives than this is cheaper to just evaluate
 
 Need = frozenset  # of (field, literal); None: no constraint known
@@ -44,7 +44,7 @@ CONTEXT_LOWER = "\u03a3"  # the only character str.lower maps by context (final 
 
 
 def _usable(literals, cased: bool) -> bool:
-    return all(len(x) >= MIN_LITERAL and not (cased and CONTEXT_LOWER in x) for x in literals)
+    return all(selective(x) and not (cased and CONTEXT_LOWER in x) for x in literals)
 
 
 def _need(e: Expr, searches: dict) -> Need | None:
@@ -63,7 +63,7 @@ def _need(e: Expr, searches: dict) -> Need | None:
             return Need((e.field, v.lower()) for v in t.values)
         if isinstance(t, NumEq):
             lit = number_text(t.value)
-            return Need({(e.field, lit)}) if len(lit) >= MIN_LITERAL else None
+            return Need({(e.field, lit)}) if selective(lit) else None
         if isinstance(t, BoolEq):
             return Need({(e.field, "true" if t.value else "false")})
         if isinstance(t, RegexMatch):

@@ -19,8 +19,18 @@ import re
 from re import _constants as C
 from re import _parser
 
-MIN_LITERAL = 3
 MAX_ALTERNATIVES = 64
+# One character rarely seen in event text (not a letter, digit, space or path/command-line
+# punctuation, e.g. a backtick, an emoji, a Cyrillic homoglyph) filters as well as a word.
+_COMMON = frozenset(" \t\r\n\\/.-_:,;'\"=()[]&+*#?!@")
+
+
+def selective(literal: str) -> bool:
+    """Whether a literal is worth a place in the prefilter: 2+ characters, or one rare one."""
+    if len(literal) >= 2:
+        return True
+    return len(literal) == 1 and not (literal.isascii() and literal.isalnum()) and (
+        literal not in _COMMON)
 _UNSAFE_FOLDED = "iIsS"  # matched by re.IGNORECASE to characters str.lower does not map to them
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}
 
@@ -81,6 +91,14 @@ def _item(op, av, icase: bool) -> Need | None:
         return _seq(list(sub), icase) if low >= 1 else None
     if op is C.ATOMIC_GROUP:
         return _seq(list(av), icase)
+    if op is C.IN and all(o is C.LITERAL for o, _ in av):  # [ab], and `a|b` as re parses it
+        out = set()
+        for _, code in av:
+            n = _literal(chr(code), icase)
+            if n is None:
+                return None
+            out |= n
+        return Need(out)
     return None
 
 
@@ -92,7 +110,7 @@ def _literal(text: str, icase: bool) -> Need | None:
         text = max(pieces, key=len)
     elif "\u03a3" in text:
         return None
-    return Need({text.lower()}) if len(text) >= MIN_LITERAL else None
+    return Need({text.lower()}) if selective(text) else None
 
 
 def _score(n: Need) -> tuple:

@@ -37,12 +37,13 @@ def _leaves(node: dict, out: dict) -> None:
 
 def flatten_windows(event: dict) -> dict:
     out: dict = {}
-    system = event.get("System") or {}
-    for k, v in system.items():
-        if isinstance(v, dict):
-            attrs = v.get("#attributes") or {}
-            for a, av in attrs.items():
-                out[f"{k}_{a}"] = av
+    system = event.get("System")
+    for k, v in (system.items() if isinstance(system, dict) else ()):
+        if v.__class__ is dict:
+            attrs = v.get("#attributes")
+            if attrs.__class__ is dict:
+                for a, av in attrs.items():
+                    out[f"{k}_{a}"] = av
             if "#text" in v:
                 out[k] = v["#text"]
         else:
@@ -50,15 +51,16 @@ def flatten_windows(event: dict) -> dict:
     data = event.get("EventData")
     if isinstance(data, dict):
         for k, v in data.items():
-            if k == "#attributes":
-                continue
-            if k == "Data" and isinstance(v, list) and v and isinstance(v[0], dict):
+            if v.__class__ is dict:  # {'#text': x} -> x; attributes only -> None
+                v = v.get("#text")
+            elif k == "Data" and v.__class__ is list and v and isinstance(v[0], dict):
                 for d in v:  # <Data Name="x">y</Data> exported as a list of objects
                     name = (d.get("#attributes") or {}).get("Name")
                     if name:
                         out[name] = d.get("#text")
                 continue
-            out[k] = _scalar(v)
+            if k != "#attributes":
+                out[k] = v
     elif data is not None:
         out["EventData"] = data
     for block in ("UserData", "ProcessingErrorData", "DebugData"):

@@ -24,18 +24,20 @@ from sigcc.compiler.dispatch import allows
 from sigcc.runtime.values import ABSENT, Multi
 
 MAX_PLANS = 4096  # distinct (Channel, EventID) keys cached; past it, plans are recomputed
+MIN_PREFILTERED = 4  # a group with fewer rules is cheaper to evaluate than to prefilter
 
 
 class Group:
     """The rules of one logsource: its condition, dispatch spec, rules and prefilter."""
 
-    __slots__ = ("key", "applies", "spec", "rules", "always", "automata")
+    __slots__ = ("key", "applies", "spec", "rules", "always", "always_rules", "automata")
 
     def __init__(self, key: str, applies, spec, rules: tuple, prefilter: bool):
         self.key, self.applies, self.spec, self.rules = key, applies, spec, rules
         self.automata: dict | None = None
         self.always: frozenset = frozenset()
-        if prefilter:
+        self.always_rules: tuple = rules
+        if prefilter and len(rules) >= MIN_PREFILTERED:
             self._build_prefilter()
 
     def _build_prefilter(self) -> None:
@@ -55,24 +57,29 @@ class Group:
             a.make_automaton()
             automata[field] = a
         self.automata, self.always = automata, frozenset(always)
+        self.always_rules = tuple(self.rules[i] for i in always)
 
-    def candidates(self, ev: dict, lc) -> tuple:
+    def candidates(self, ev: dict, lc):
         """The rules to evaluate in full for this event, in rule order."""
-        if self.automata is None:
+        automata = self.automata
+        if automata is None:
             return self.rules
-        hits = set(self.always)
-        for field in self.automata.keys() & ev.keys():
+        hits: set = set()
+        for field in automata.keys() & ev.keys():
             v = lc[field]
             if v.__class__ is str:
-                for _, positions in self.automata[field].iter(v):
+                for _, positions in automata[field].iter(v):
                     hits.update(positions)
             elif v.__class__ is Multi:
-                it = self.automata[field].iter
+                it = automata[field].iter
                 for x in v:
                     for _, positions in it(x):
                         hits.update(positions)
+        if not hits:
+            return self.always_rules
+        hits |= self.always
         rules = self.rules
-        return tuple(rules[i] for i in sorted(hits))
+        return [rules[i] for i in sorted(hits)]
 
 
 class Index:

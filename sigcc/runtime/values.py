@@ -169,8 +169,8 @@ class LowerCache(dict):
         self.ev = ev
 
     def __missing__(self, key):
-        if key == ALL_TEXT:
-            r = SEP.join(self[ALL_VALUES])
+        if key == ALL_TEXT:  # lower() of the joined text == the joined lower() of each value
+            r = SEP.join(leaf_values(self.ev)).lower()
         elif key == ALL_VALUES:
             r = Multi([s.lower() for s in leaf_values(self.ev)])
         else:
@@ -195,7 +195,8 @@ class CollapsedLowerCache(LowerCache):
 
     def __missing__(self, key):
         if key == ALL_TEXT:  # joined from the collapsed values
-            return LowerCache.__missing__(self, key)
+            r = self[key] = SEP.join(self[ALL_VALUES])
+            return r
         r = _collapse(LowerCache.__missing__(self, key))
         self[key] = r
         return r

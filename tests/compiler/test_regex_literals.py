@@ -17,7 +17,11 @@ TABLE = [
     (r"powershell.*-enc", "i", {"power"}),
     (r"foo|barbaz", "", {"foo", "barbaz"}),
     (r"(abc)+x", "", {"abc"}),
-    (r"(abc)?xy", "", None),
+    (r"(abc)?xy", "", {"xy"}),
+    (r"(abc)?x", "", None),  # one common character: no filter
+    (r"\w+`(\w+|-|.)`[\w+|\s]", "", {"`"}),  # one rare character: a good filter
+    (r'"(\{\d\}){2,}"\s*-f', "", {"-f"}),
+    ("\U0001f600|\u0430", "", {"\U0001f600", "\u0430"}),
     (r"(?i:CMD\.exe)", "", {"cmd.exe"}),
     (r"[a-z]+", "", None),
     (r"a(?=bcd)", "", None),

