@@ -40,8 +40,7 @@ def _resolve(kind, value, implicit):
 class _Composer(_Base):  # type: ignore[misc, valid-type]
     """libyaml scans, parses and composes nodes (with marks) in C; `_convert` builds values."""
 
-    def resolve(self, kind, value, implicit):
-        return _resolve(kind, value, implicit)
+    resolve = staticmethod(_resolve)
 
 
 _RESOLVER = yaml.resolver.Resolver()

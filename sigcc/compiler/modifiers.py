@@ -133,7 +133,7 @@ def _wrapper(start: bool, end: bool, name: str):
                             hint="put contains/startswith/endswith before re, cidr and the like, "
                                  "or write the pattern into the regular expression")
             s = _as_str(item, name, v)
-            out.append(replace(s, parts=patterns.wrap(s.parts, start, end)))
+            out.append(VStr(patterns.wrap(s.parts, start, end), s.raw, s.encoded))
         return out
     return modify
 
@@ -427,7 +427,7 @@ def keyword_test(test: Test, options: Options) -> Test:
     elif isinstance(test, BoolEq):
         test = StrMatch(patterns.literal("true" if test.value else "false"))
     if isinstance(test, StrMatch) and options.keyword_contains:
-        return replace(test, parts=patterns.wrap(test.parts, True, True))
+        return StrMatch(patterns.wrap(test.parts, True, True), test.cased)
     return test
 
 

@@ -76,7 +76,8 @@ def flatten_windows(event: dict) -> dict:
 
 @lru_cache(maxsize=1)
 def _alias_table():
-    return field_aliases()
+    # keyed by lower-cased Channel: logsource conditions compare Channel case-insensitively
+    return {(channel.lower(), eid): names for (channel, eid), names in field_aliases().items()}
 
 
 def _add_aliases(out: dict) -> None:
@@ -84,7 +85,7 @@ def _add_aliases(out: dict) -> None:
     if not isinstance(channel, str):  # absent, or a list/number in a hand-made event
         return
     try:
-        key = (channel, int(out.get("EventID")))
+        key = (channel.lower(), int(out.get("EventID")))
     except (TypeError, ValueError):
         return
     aliases = _alias_table().get(key)

@@ -308,3 +308,172 @@ def cases(draw):
                 ev["Channel"] = draw(st.sampled_from(CHANNELS))
                 ev["EventID"] = draw(st.sampled_from([1, 4688, "4688", 3]))
     return options, rules, events
+
+
+# --- Windows logsources (for the speed switches: logsource dispatch) -----------------------
+# Rules get Windows (and other) logsources; events get Channel/EventID values that sometimes
+# fit a rule's logsource exactly, sometimes only up to case or int-vs-str, and sometimes not.
+
+WINDOWS_LOGSOURCES = (
+    {"product": "windows", "category": "process_creation"},
+    {"product": "windows", "category": "process_creation"},
+    {"product": "windows", "category": "process_creation", "service": "sysmon"},
+    {"product": "windows", "service": "security"},
+    {"product": "windows", "service": "sysmon"},
+    {"product": "Windows", "service": "Security"},
+    {"product": "windows", "service": "powershell"},  # two channels
+    {"product": "windows", "category": "registry_set"},
+    {"product": "windows", "category": "registry_event"},  # EventID 12, 13 or 14
+    {"product": "windows", "category": "registry_add"},  # EventID 12 and an EventType
+    {"product": "windows", "category": "ps_script"},
+    {"product": "windows"},  # every Windows event
+    {"product": "windows", "category": "no_such_category"},  # unmapped: every Windows event
+    {"product": "linux"},
+    {"product": "linux", "service": "auditd"},
+    {"category": "process_creation"},  # no product: not a Windows rule
+)
+WINDOWS_CHANNELS = ("Security", "security", "SECURITY", "Microsoft-Windows-Sysmon/Operational",
+                    "microsoft-windows-sysmon/operational", "Microsoft-Windows-PowerShell/Operational",
+                    "PowerShellCore/Operational", "System", "Application", "", " Security",
+                    "Security ", None, ["Security"], ["System", "Microsoft-Windows-Sysmon/Operational"])
+WINDOWS_EVENT_IDS = (1, "1", 13, "13", 12, 14, 4688, "4688", 4688.0, 4104, "4104", 3, 0, "x", " 1",
+                     "01", True, None, [1, 13], ["4688"])
+EVENT_TYPES = ("CreateKey", "createkey", "SetValue", "DeleteKey")
+WINDOWS_OPTIONS = (Options(), Options(), Options(), Options(field_names="insensitive"),
+                   Options(collapse_whitespace=True), Options(keyword_contains=False))
+EXTRA_SEARCHES = ({"EventID": [1, 13]}, {"EventID": 4688}, {"Channel": "Security"},
+                  {"Channel|contains": "sysmon"}, {"EventID|gt": 12}, {"EventType": "CreateKey"})
+
+
+def _fitting_contexts(logsource: dict) -> list[dict]:
+    """Channel/EventID(/EventType) values an event of this logsource carries (by the table)."""
+    from sigcc.compiler.logsources import windows_table
+
+    if (logsource.get("product") or "").lower() != "windows":
+        return []
+    table = windows_table()
+    category = (logsource.get("category") or "").lower()
+    service = (logsource.get("service") or "").lower()
+    out = []
+    if category in table["categories"]:
+        for alt in table["categories"][category]:
+            if service and alt["service"] != service:
+                continue
+            eids = alt.get("EventID")
+            for channel in table["services"][alt["service"]]:
+                for eid in eids if isinstance(eids, list) else [eids]:
+                    ctx = {"Channel": channel, "EventID": eid}
+                    ctx.update({k: v for k, v in alt.items()
+                                if k not in ("service", "EventID", "aliases")})
+                    out.append(ctx)
+    elif service in table["services"]:
+        out = [{"Channel": c, "EventID": 1} for c in table["services"][service]]
+    elif not category and not service:
+        out = [{"Channel": "System", "EventID": 7045}]
+    return out
+
+
+@st.composite
+def windows_context(draw, rules: list[dict]) -> dict:
+    """Channel/EventID/EventType for an event: fitting one of the rules (perturbed), or random."""
+    fitting = [ctx for r in rules for ctx in _fitting_contexts(r["logsource"])]
+    if fitting and draw(st.integers(0, 2)):
+        ctx = dict(draw(st.sampled_from(fitting)))
+        how = draw(st.sampled_from(["exact", "exact", "lower", "upper", "eid-str", "eid-float",
+                                    "no-eid", "no-type"]))
+        if how == "lower":
+            ctx["Channel"] = ctx["Channel"].lower()
+        elif how == "upper":
+            ctx["Channel"] = ctx["Channel"].upper()
+        elif how == "eid-str":
+            ctx["EventID"] = str(ctx["EventID"])
+        elif how == "eid-float":
+            ctx["EventID"] = float(ctx["EventID"])
+        elif how == "no-eid":
+            del ctx["EventID"]
+        elif how == "no-type":
+            ctx.pop("EventType", None)
+        return ctx
+    ctx = {}
+    if draw(st.integers(0, 4)):
+        ctx["Channel"] = draw(st.sampled_from(WINDOWS_CHANNELS))
+    if draw(st.integers(0, 4)):
+        ctx["EventID"] = draw(st.sampled_from(WINDOWS_EVENT_IDS))
+    if draw(st.integers(0, 3)) == 0:
+        ctx["EventType"] = draw(st.sampled_from(EVENT_TYPES))
+    return ctx
+
+
+@st.composite
+def windows_rule(draw, rule_id: str = "r0"):
+    """A random rule with a Windows (or other) logsource; sometimes it also tests EventID or
+    Channel itself (`evt and (...)`)."""
+    r = draw(rule(rule_id))
+    r["logsource"] = draw(st.sampled_from(WINDOWS_LOGSOURCES))
+    det = r["detection"]
+    if isinstance(det["condition"], str) and draw(st.integers(0, 4)) == 0:
+        det["evt"] = draw(st.sampled_from(EXTRA_SEARCHES))
+        det["condition"] = f"evt and ({det['condition']})"
+    return r
+
+
+@st.composite
+def windows_cases(draw):
+    """(options, rules, events) with logsource gating on: 1-4 rules of mixed logsources, and
+    random and rule-derived events with a Channel/EventID that may or may not fit."""
+    options = draw(st.sampled_from(WINDOWS_OPTIONS))
+    n = draw(st.integers(1, 4))
+    rules = [draw(windows_rule(f"r{i}")) for i in range(n)]
+    events = []
+    for ev in draw(st.lists(random_events, min_size=1, max_size=2)):
+        if draw(st.integers(0, 5)):
+            ev.update(draw(windows_context(rules)))
+        events.append(ev)
+    for _ in range(draw(st.integers(2, 5))):
+        r = draw(st.sampled_from(rules))
+        ev = draw(derived_event(r))
+        if draw(st.integers(0, 5)):  # mostly a context for the rule the event comes from
+            ev.update(draw(windows_context([r] if draw(st.integers(0, 2)) else rules)))
+        events.append(ev)
+    for ev in events:
+        # Security 4688 names the image NewProcessName; the runtime adds Image as an alias
+        if "Image" in ev and ev.get("Channel") == "Security" and draw(st.booleans()):
+            ev["NewProcessName"] = ev.pop("Image")
+    return options, rules, events
+
+
+# --- non-ASCII case mappings (for the literal prefilter, which matches lower-cased text) ---
+# The same cases with letters of the pools replaced, in rule values and event values alike,
+# by letters whose lower-casing is special: final sigma (context-dependent), dotted capital I
+# (lower-cases to two characters), capital sharp s, Kelvin sign, title-case dz.
+
+CASE_MAPPINGS = (
+    {"a": "\u03a3", "A": "\u03c3"},  # Σ / σ (Σ lower-cases to ς at the end of a word)
+    {"a": "\u03c2", "A": "\u03a3"},  # ς / Σ
+    {"b": "\u0130", "B": "i\u0307"},  # İ / its lower-case form (two characters)
+    {"a": "\u1e9e", "A": "\u00df"},  # ẞ / ß
+    {"b": "\u212a", "B": "k"},  # Kelvin sign / k
+    {"a": "\u01c5", "A": "\u01c6"},  # ǅ (title case) / ǆ
+    {"a": "\u03a3", "b": "\u0130"},
+)
+_UNTRANSLATED_FIELDS = ("Channel", "EventID", "EventType")
+
+
+def _translate(x, table: dict):
+    if isinstance(x, str):
+        return x.translate(table)
+    if isinstance(x, list):
+        return [_translate(v, table) for v in x]
+    if isinstance(x, dict):
+        return {k: v if k in _UNTRANSLATED_FIELDS or k == "condition" else _translate(v, table)
+                for k, v in x.items()}
+    return x
+
+
+@st.composite
+def unicode_cases(draw):
+    """`cases` or `windows_cases` with some pool letters swapped for special-case letters."""
+    options, rules, events = draw(st.one_of(cases(), windows_cases()))
+    table = str.maketrans(draw(st.sampled_from(CASE_MAPPINGS)))
+    rules = [dict(r, detection=_translate(r["detection"], table)) for r in rules]
+    return options, rules, [_translate(ev, table) for ev in events]

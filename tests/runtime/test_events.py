@@ -65,3 +65,8 @@ def test_odd_channel_values_do_not_break_aliasing():
     assert flatten({"Channel": ["Security", "System"], "EventID": 4688, "NewProcessName": "x"}) == {
         "Channel": ["Security", "System"], "EventID": 4688, "NewProcessName": "x"}
     assert flatten({"Channel": 5, "EventID": "4688"})["Channel"] == 5
+
+
+def test_aliases_follow_the_case_insensitive_channel():
+    # the logsource condition accepts 'security'; the Image alias must come with it
+    assert flatten({"Channel": "security", "EventID": 4688, "NewProcessName": "x"})["Image"] == "x"
