@@ -78,7 +78,7 @@ def _rule_code(index: int, rule: RuleIR, consts: Constants, shared: dict[Expr, s
     for s in rule.searches:
         fn = names[s.name]
         if s.expr in shared:
-            lines.append(f"# search {s.name!r}, line {s.line}: shared, {fn}")
+            lines += ["", f"# search {s.name!r}, line {s.line}: shared, {fn}"]
             continue
         lines += _function(fn, f"search {s.name!r}, line {s.line}", s.expr, emitter, hoist)
         marks.append((fn, m.file, s.line))

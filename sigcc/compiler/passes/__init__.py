@@ -1,9 +1,15 @@
 """Optimization passes, listed once, in order. Each is a pure function Expr -> Expr that
 returns the very object it was given when nothing changes.
 
-`optimize_rule` runs them over every search expression and the condition of a rule until
-nothing changes (a fixed point is `new is old`). The module-level pass (sharing identical
-searches across rules) is in `share.py`; hoisting of field reads in `hoist.py`.
+`optimize_rule` runs PASSES over every search expression and the condition of a rule until
+nothing changes (a fixed point is `new is old`). Two more passes work where code is
+emitted (sigcc/backends/python/writer.py, with Options.optimize), in this order:
+
+    EMIT_PASSES:  share.shared_searches   identical searches across rules -> one function
+                  hoist.repeated_reads    per function: cache reads made twice -> a local
+
+Lower-casing is hoisted out of all rules by the runtime itself: each field's lower-cased
+text is computed once per event, in the `lc` cache (sigcc/runtime/values.py).
 """
 from __future__ import annotations
 
@@ -13,9 +19,12 @@ from sigcc.compiler.ir import Expr, RuleIR
 from sigcc.compiler.passes.flatten import flatten
 from sigcc.compiler.passes.fold import fold
 from sigcc.compiler.passes.merge_values import merge_values
+from sigcc.compiler.passes.hoist import repeated_reads
 from sigcc.compiler.passes.nnf import nnf
+from sigcc.compiler.passes.share import shared_searches
 
 PASSES = (nnf, flatten, fold, merge_values)
+EMIT_PASSES = (shared_searches, repeated_reads)
 MAX_ROUNDS = 8
 
 
