@@ -17,6 +17,8 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
+
 from sigcc.runtime.events import flatten
 from sigcc.runtime.index import Group, Index
 from sigcc.runtime.values import CollapsedLowerCache, CollapsedTextCache, LowerCache, TextCache
@@ -67,6 +69,11 @@ class _Compiled:
         self.info, self.fn, self.searches, self.literals = info, fn, searches, literals
 
 
+def _json_lines(text: str) -> list:
+    # split on "\n" only: str.splitlines() also splits on characters JSON leaves unescaped
+    return [orjson.loads(line) for line in text.split("\n") if line]
+
+
 class Ruleset:
     """A compiled rule set, ready to match events.
 
@@ -88,14 +95,18 @@ class Ruleset:
         self._lc = CollapsedLowerCache if collapse else LowerCache
         self._tc = CollapsedTextCache if collapse else TextCache
         self.rules: list[RuleInfo] = []
+        self.compiled: list[_Compiled] = []  # per rule, in module order
         groups: list[list[_Compiled]] = [[] for _ in module.LOGSOURCES]
-        for r in module.RULES:
+        for r, (fn, search_fns) in zip(_json_lines(module.RULES_JSON), module.MATCHERS):
             info = RuleInfo(r["id"], r["title"], r["level"], r["status"], tuple(r["tags"]),
                             tuple(r["logsource"]), tuple(r["references"]), r["file"], r["line"],
                             r["condition"])
             self.rules.append(info)
-            groups[r["logsource_index"]].append(
-                _Compiled(info, r["match"], tuple(r["searches"]), r["literals"]))
+            literals = r["literals"]
+            c = _Compiled(info, fn, tuple(zip(r["searches"], search_fns)),
+                          None if literals is None else tuple(map(tuple, literals)))
+            self.compiled.append(c)
+            groups[r["logsource_index"]].append(c)
         self.dispatch = self.options.get("dispatch", True) if dispatch is None else dispatch
         self.prefilter = self.options.get("prefilter", True) if prefilter is None else prefilter
         self.index = Index([Group(key, applies, spec, tuple(g), self.prefilter)
@@ -128,6 +139,11 @@ class Ruleset:
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    @property
+    def linemap(self) -> list[tuple[int, str, int]]:
+        """(generated line, rule file, rule line) for every generated function."""
+        return [tuple(row) for row in _json_lines(self.module.LINEMAP_JSON)]
 
     # matching
     def prepare(self, event: dict):

@@ -137,8 +137,8 @@ def test_payload_in_rule_dict(p, tmp_path, monkeypatch, capfd):
     assert info.condition == "all of them"
     # the line map points at the generated functions, lines counted as Python's tokenizer does
     lines = re.split(r"\r\n|\r|\n", text)
-    assert len(rs.module.LINEMAP) == 4  # three searches and the condition
-    for generated, file, _line in rs.module.LINEMAP:
+    assert len(rs.linemap) == 4  # three searches and the condition
+    for generated, file, _line in rs.linemap:
         assert lines[generated - 1].startswith("def _r0"), (generated, lines[generated - 1])
         assert file == "<rule 0>"
     _assert_matches_exactly(rs, p)
@@ -168,7 +168,7 @@ def test_payload_in_rule_file(p, tmp_path, monkeypatch, capfd):
     for ev in near_misses(p):
         assert rs.match({**process, **ev}) == [], ev
     # the line map points back into the rule file
-    assert {row[1] for row in rs.module.LINEMAP} == {str(rule_file)}
+    assert {row[1] for row in rs.linemap} == {str(rule_file)}
     _assert_no_side_effect(tmp_path, capfd)
 
 

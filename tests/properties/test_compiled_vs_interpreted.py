@@ -38,8 +38,8 @@ def check_agreement(opts: sigcc.Options, rules: list[dict], events: list[dict]) 
             assert m.searches == fired_searches(by_id[m.rule_id], ev, opts), (ev, m.rule_id)
         # every search of every rule, fired or not, straight from the module's functions
         prepared = rs.prepare(ev)
-        for entry, rule in zip(rs.module.RULES, loaded.rules):
-            held = tuple(name for name, fn in entry["searches"] if fn(*prepared))
+        for entry, rule in zip(rs.compiled, loaded.rules):
+            held = tuple(name for name, fn in entry.searches if fn(*prepared))
             assert held == fired_searches(rule, ev, opts), (ev, rule.meta.id)
         assert not rs.errors, rs.errors
         fired += bool(got)

@@ -282,8 +282,8 @@ FIXED = [
        ["r0", "r5", "r8"]),
       ({"Channel": "Security", "EventID": "4688", "Image": "C:\\cmd.exe"}, ["r0", "r5"]),
       ({"Channel": "SECURITY", "EventID": 4688.0, "Image": "C:\\cmd.exe"}, ["r0", "r5"]),
-      # (the Image alias of NewProcessName needs the exact Channel name)
-      ({"Channel": "security", "EventID": 4688, "NewProcessName": "C:\\cmd.exe"}, ["r8"]),
+      # (the Image alias of NewProcessName follows the case-insensitive Channel)
+      ({"Channel": "security", "EventID": 4688, "NewProcessName": "C:\\cmd.exe"}, ["r0", "r5", "r8"]),
       ({"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Image": "x\\cmd.exe"},
        ["r0", "r4", "r5"]),
       ({"Channel": "microsoft-windows-sysmon/operational", "EventID": "1", "Image": "x\\cmd.exe"},

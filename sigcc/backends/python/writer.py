@@ -2,8 +2,8 @@
 
 jinja2 lays out the module (templates/module.py.j2); the Emitter writes the expressions.
 Values reach the text only through the `py` filter (`repr`). While writing, a line map is
-recorded: generated line -> (rule file, rule line); it is stored in the module as LINEMAP so
-tracebacks and explanations can point back to the rule.
+recorded: generated line -> (rule file, rule line); it is stored in the module as LINEMAP_JSON
+so tracebacks and explanations can point back to the rule (Ruleset.linemap).
 
 With `Options.optimize`, rules go through the passes first (compiler/passes), a search
 expression that several rules share is emitted once (`_s<n>`), and repeated field reads in
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
+import orjson
 
 from sigcc import __version__
 from sigcc.backends.python.emitter import Constants, Emitter
@@ -52,6 +53,17 @@ class _Rule:
     condition: str
     line_marks: list  # (function name, file, line)
     literals: tuple | None  # prefilter: (field, lower-cased literal) pairs, one must occur
+
+    @property
+    def json(self) -> str:
+        """The rule's RULES_JSON line: metadata, search names, logsource index, literals."""
+        m = self.meta
+        return orjson.dumps({
+            "id": m.id, "title": m.title, "level": m.level, "status": m.status,
+            "tags": m.tags, "logsource": self.logsource, "references": m.references,
+            "file": m.file, "line": m.line, "condition": self.condition,
+            "logsource_index": self.ls_index, "searches": [name for name, _ in self.searches],
+            "literals": self.literals}).decode() + "\n"
 
 
 def _fn_name(index: int, search: str, j: int) -> str:
@@ -140,7 +152,7 @@ def build_module(rules: list[RuleIR], options: Options) -> str:
 
 
 def _linemap(text: str, rules: list[_Rule], shared_marks: list) -> str:
-    """LINEMAP: (generated line, rule file, rule line) for every generated function."""
+    """LINEMAP_JSON: [generated line, rule file, rule line] for every generated function."""
     marks = [m for r in rules for m in r.line_marks] + shared_marks
     where = {f"def {fn}(": (file, line) for fn, file, line in marks}
     rows = []
@@ -149,5 +161,6 @@ def _linemap(text: str, rules: list[_Rule], shared_marks: list) -> str:
             head = line[: line.index("(") + 1]
             if head in where:
                 rows.append((n, *where[head]))
-    body = "".join(f"    {row!r},\n" for row in rows)
-    return f"\n# generated line -> (rule file, rule line)\nLINEMAP = (\n{body})\n"
+    body = "".join(f"    {orjson.dumps(row).decode() + chr(10)!r}\n" for row in rows) or '    ""\n'
+    return (f"\n# generated line -> rule file, rule line; one JSON array per line\n"
+            f"LINEMAP_JSON = (\n{body})\n")
