@@ -95,8 +95,9 @@ def _load_ruleset(paths: list[str], options: Options):
     modules = [p for p in paths if p.endswith(".py")]
     rule_paths = [p for p in paths if not p.endswith(".py")]
     sets, diags = [], []
-    for m in modules:
-        sets.append(Ruleset.load(m))
+    for m in modules:  # a --no-dispatch/--no-prefilter given now applies to built modules too
+        sets.append(Ruleset.load(m, dispatch=False if not options.dispatch else None,
+                                 prefilter=False if not options.prefilter else None))
     if rule_paths:
         rs = compile_rules(rule_paths, options)
         diags = rs.diagnostics

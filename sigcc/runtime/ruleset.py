@@ -116,8 +116,10 @@ class Ruleset:
 
     # loading
     @classmethod
-    def load(cls, module_or_path, **switches) -> "Ruleset":
-        """A Ruleset from a generated module (object or path); switches: dispatch, prefilter."""
+    def load(cls, module_or_path, *, dispatch: bool | None = None,
+             prefilter: bool | None = None) -> "Ruleset":
+        """A Ruleset from a generated module (object or path)."""
+        switches = {"dispatch": dispatch, "prefilter": prefilter}
         if isinstance(module_or_path, types.ModuleType):
             return cls(module_or_path, **switches)
         path = Path(module_or_path)
@@ -130,8 +132,9 @@ class Ruleset:
         return cls(module, **switches)
 
     @classmethod
-    def from_source(cls, source: str, filename: str = "<sigcc>", diagnostics=(),
-                    **switches) -> "Ruleset":
+    def from_source(cls, source: str, filename: str = "<sigcc>", diagnostics=(), *,
+                    dispatch: bool | None = None, prefilter: bool | None = None) -> "Ruleset":
+        switches = {"dispatch": dispatch, "prefilter": prefilter}
         module = types.ModuleType("sigcc_generated")
         module.__file__ = filename
         exec(compile(source, filename, "exec"), module.__dict__)

@@ -90,6 +90,24 @@ def test_scan_examples_outputs_json_lines(tmp_path, capsys):
     assert "events read:" in captured.err and "events/s" in captured.err
 
 
+def test_speed_switches_never_change_the_output(tmp_path, capsys):
+    plain, fast = tmp_path / "plain.py", tmp_path / "fast.py"
+    main(["build", "--no-optimize", "--no-dispatch", "--no-prefilter", str(EXAMPLES / "rules"),
+          "-o", str(plain)])
+    main(["build", str(EXAMPLES / "rules"), "-o", str(fast)])
+    assert "    _v0 = " in fast.read_text() and "    _v0 = " not in plain.read_text()
+    capsys.readouterr()
+    outputs = []
+    for module, flags in [(plain, []), (fast, []), (fast, ["--no-dispatch", "--no-prefilter"])]:
+        assert main(["scan", "--no-summary", *flags, "--rules", str(module),
+                     str(EXAMPLES / "logs")]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0].count("\n") >= 20 and outputs[0] == outputs[1] == outputs[2]
+    import sigcc
+    assert sigcc.Ruleset.load(plain).prefilter is False
+    assert sigcc.Ruleset.load(fast).prefilter is True
+
+
 def test_scan_rules_directly_and_min_level(capsys):
     assert main(["scan", "--rules", str(EXAMPLES / "rules"), "--min-level", "critical",
                  "--no-summary", str(EXAMPLES / "logs" / "background_flat.jsonl")]) == 0
