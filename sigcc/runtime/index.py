@@ -11,8 +11,8 @@ what matches:
    in the field's lower-cased text for the rule to match (compiler/prefilter.py). A group
    holds one Aho-Corasick automaton per field over its rules' literals; an event's values
    are scanned once, and only the rules whose literal was seen, plus those without a
-   literal set, are evaluated in full, in rule order. (pyahocorasick over hyperscan: see
-   docs/prefilter.md for the measurement.)
+   literal set, are evaluated in full, in rule order. (pyahocorasick over hyperscan, and
+   frozenset values merged with |=: docs/prefilter.md has the measurements.)
 """
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class Group:
         for field in sorted(by_field):
             a = ahocorasick.Automaton()
             for literal, positions in by_field[field].items():
-                a.add_word(literal, tuple(positions))
+                a.add_word(literal, frozenset(positions))
             a.make_automaton()
             automata[field] = a
         self.automata, self.always = automata, frozenset(always)
@@ -69,12 +69,12 @@ class Group:
             v = lc[field]
             if v.__class__ is str:
                 for _, positions in automata[field].iter(v):
-                    hits.update(positions)
+                    hits |= positions
             elif v.__class__ is Multi:
                 it = automata[field].iter
                 for x in v:
                     for _, positions in it(x):
-                        hits.update(positions)
+                        hits |= positions
         if not hits:
             return self.always_rules
         hits |= self.always
