@@ -62,7 +62,10 @@ class RuleError:
     error: str
 
 
-class _Compiled:
+class CompiledRule:
+    """One rule of a module: its info, match function, (search name, function) pairs and
+    prefilter literals (None: always evaluated). `Ruleset.compiled` lists them in order."""
+
     __slots__ = ("info", "fn", "searches", "literals")
 
     def __init__(self, info, fn, searches, literals):
@@ -95,15 +98,15 @@ class Ruleset:
         self._lc = CollapsedLowerCache if collapse else LowerCache
         self._tc = CollapsedTextCache if collapse else TextCache
         self.rules: list[RuleInfo] = []
-        self.compiled: list[_Compiled] = []  # per rule, in module order
-        groups: list[list[_Compiled]] = [[] for _ in module.LOGSOURCES]
+        self.compiled: list[CompiledRule] = []  # per rule, in module order
+        groups: list[list[CompiledRule]] = [[] for _ in module.LOGSOURCES]
         for r, (fn, search_fns) in zip(_json_lines(module.RULES_JSON), module.MATCHERS):
             info = RuleInfo(r["id"], r["title"], r["level"], r["status"], tuple(r["tags"]),
                             tuple(r["logsource"]), tuple(r["references"]), r["file"], r["line"],
                             r["condition"])
             self.rules.append(info)
             literals = r["literals"]
-            c = _Compiled(info, fn, tuple(zip(r["searches"], search_fns)),
+            c = CompiledRule(info, fn, tuple(zip(r["searches"], search_fns)),
                           None if literals is None else tuple(map(tuple, literals)))
             self.compiled.append(c)
             groups[r["logsource_index"]].append(c)
