@@ -13,9 +13,9 @@ import ahocorasick
 from datetime import datetime, timezone
 from functools import lru_cache
 
-from sigcc.runtime.values import ABSENT, ALL_TEXT, ALL_VALUES, SEP, Multi, to_text
+from sigcc.runtime.values import ABSENT, ALL_TEXT, ALL_VALUES, SEP, STR_TEXT, Multi, to_text
 
-__all__ = ["ABSENT", "ALL_VALUES", "ALL_TEXT", "Multi", "regex", "network", "fullmatch", "search",
+__all__ = ["ABSENT", "ALL_VALUES", "ALL_TEXT", "STR_TEXT", "Multi", "regex", "network", "fullmatch", "search",
            "in_network", "compare", "fieldref", "timepart", "one_of", "literals", "contains_any"]
 
 

@@ -15,6 +15,12 @@ import re
 ALL_VALUES = "\x00all"  # cache key: every leaf value of the event (keyword searches), a Multi
 ALL_TEXT = "\x00text"  # cache key: the same values joined by SEP into one str, so a keyword
 SEP = "\x00"           # `contains` is one C-level search (for literals without SEP only)
+STR_TEXT = "\x00str"   # cache key: as ALL_TEXT, leaving out numbers, booleans and nulls
+# Every character the text of a number, boolean or null can hold ('-1.5e+16', 'inf', 'nan',
+# 'true', 'false'): a literal with any other character can only occur in the other values,
+# so a keyword `contains` of such literals may search STR_TEXT, which is cheaper to build.
+NUMERIC_TEXT_CHARS = frozenset("0123456789+-.einfatrulsINFATRULSE")
+_NOT_TEXT = (int, float, bool, type(None))
 
 
 class _Absent:
@@ -128,6 +134,22 @@ def _collapse(x):
     return x
 
 
+def str_text(ev: dict) -> str:
+    """The text of every value but numbers, booleans and nulls, joined by SEP."""
+    out = []
+    for v in ev.values():
+        c = v.__class__
+        if c is str:
+            out.append(v)
+        elif c not in _NOT_TEXT:
+            x = to_text(v)
+            if x.__class__ is Multi:
+                out.extend(x)
+            elif x is not ABSENT:
+                out.append(x)
+    return SEP.join(out)
+
+
 def leaf_values(ev: dict):
     """Every value of a flattened event, for keyword searches."""
     out = []
@@ -154,6 +176,8 @@ class TextCache(dict):
     def __missing__(self, key):
         if key == ALL_TEXT:
             r = SEP.join(self[ALL_VALUES])
+        elif key == STR_TEXT:
+            r = str_text(self.ev)
         else:
             r = leaf_values(self.ev) if key == ALL_VALUES else to_text(self.ev.get(key))
         self[key] = r
@@ -171,6 +195,8 @@ class LowerCache(dict):
     def __missing__(self, key):
         if key == ALL_TEXT:  # lower() of the joined text == the joined lower() of each value
             r = SEP.join(leaf_values(self.ev)).lower()
+        elif key == STR_TEXT:
+            r = str_text(self.ev).lower()
         elif key == ALL_VALUES:
             r = Multi([s.lower() for s in leaf_values(self.ev)])
         else:

@@ -1,6 +1,8 @@
 """The runtime API: Ruleset.load / sigcc.compile, match(), logsource awareness, options."""
 from __future__ import annotations
 
+import pytest
+
 import sigcc
 from sigcc.runtime.ruleset import Ruleset
 from tests.conftest import rule_yaml
@@ -112,3 +114,24 @@ def test_fieldref_target_follows_field_name_case_option():
     rs = sigcc.compile([rule], sigcc.Options(logsource="ignore", field_names="insensitive"))
     assert len(rs.match({"SOURCE": "a", "dest": "A"})) == 1
     assert rs.match({"source": "a", "dest": "b"}) == []
+
+
+@pytest.mark.parametrize("keyword, event, fires", [
+    ("15", {"EventID": 15}, True),              # digits only: searched in every value's text
+    ("e-05", {"x": 1e-05}, True),                # a float's text
+    ("true", {"flag": True}, True),              # a boolean's text
+    ("nan", {"x": float("nan")}, True),
+    ("abc", {"a": "xABCx"}, True),               # a letter outside numbers: string values only
+    ("abc", {"l": [1, "abc"]}, True),            # ... and list elements
+    ("abc", {"d": {"k": "abc"}}, True),          # ... and nested objects (flattened)
+    ("15x", {"EventID": 15, "x": "y"}, False),
+    ("rue", {"flag": True}, True),
+    ("rue1", {"flag": True, "n": 1}, False),
+])
+def test_keyword_text_with_numbers_booleans_and_lists(keyword, event, fires):
+    import sigcc
+    rule = rule_yaml(f"    keywords:\n        - '{keyword}'\n    condition: keywords")
+    for opts in (sigcc.Options(logsource="ignore"),
+                 sigcc.Options(logsource="ignore", collapse_whitespace=True)):
+        rs = sigcc.compile([rule], opts)
+        assert bool(rs.match(event)) is fires, (keyword, event, opts)

@@ -11,6 +11,7 @@ from sigcc.compiler.patterns import number_text
 from sigcc.compiler.ir import (And, AnyOf, BoolEq, Cidr, Compare, Const, Exists, Expr, FieldRef, Match,
                                Not, Null, NumEq, Or, Ref, RegexMatch, StrMatch, TimePart)
 from sigcc.compiler.passes.hoist import repeated_reads
+from sigcc.runtime.values import NUMERIC_TEXT_CHARS
 
 MAX_INLINE_CONTAINS = 64  # past this many `in` tests on one value, one Aho-Corasick automaton
 # (measured: a chain of 33 `in` tests over 520 chars takes 0.8 us, pyahocorasick 4.6 us)
@@ -40,6 +41,13 @@ def _joined_contains(t) -> bool:
         return t.kind == "contains" and not any(SEP in x for x in t.values)
     kind, value = patterns.shape(t.parts)
     return kind == "contains" and SEP not in value
+
+
+def _not_numeric(t) -> bool:
+    """Every literal holds a character no number, boolean or null text holds, so only the
+    other values can contain it (STR_TEXT, cheaper than ALL_TEXT)."""
+    literals = t.values if isinstance(t, AnyOf) else [patterns.shape(t.parts)[1]]
+    return all(not NUMERIC_TEXT_CHARS.issuperset(x) for x in literals)
 
 
 class Emitter:
@@ -106,8 +114,8 @@ class Emitter:
         if isinstance(t, (StrMatch, AnyOf)):
             cache = "tc" if t.cased else "lc"
             v = self._read(cache, f)
-            if f is None and _joined_contains(t):
-                v = f"{cache}[ALL_TEXT]"  # a keyword `contains`: one search over all values
+            if f is None and _joined_contains(t):  # a keyword `contains`: one search
+                v = f"{cache}[{'STR_TEXT' if _not_numeric(t) else 'ALL_TEXT'}]"
             return self.string(v, t) if isinstance(t, StrMatch) else self.any_of(v, t)
         if isinstance(t, RegexMatch):
             rx = self.consts.add("RX", f"regex({t.pattern!r}, {t.flags!r})")
