@@ -9,11 +9,16 @@ from sigcc.runtime.ruleset import Ruleset
 __all__ = ["load_rules", "build_module", "compile", "CompileResult"]
 
 
-def build_module(sources, options: Options = DEFAULT_OPTIONS) -> tuple[str, CompileResult]:
-    """Compile rules (files, directories, YAML texts or dicts) to one Python module's source."""
+def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
+                 jobs: int | None = None) -> tuple[str, CompileResult]:
+    """Compile rules (files, directories, YAML texts or dicts) to one Python module's source.
+
+    The CompileResult's rules are as compiled: optimized when `options.optimize`. `jobs`:
+    processes for loading and lowering (see load_rules); the module is the same either way.
+    """
     with gc_paused():
-        result = load_rules(sources, options)
-        return _write(result.rules, options), result
+        result = load_rules(sources, options, optimize=options.optimize, jobs=jobs)
+        return _write(result.rules, options, optimized=options.optimize), result
 
 
 def compile(sources, options: Options = DEFAULT_OPTIONS) -> Ruleset:  # noqa: A001

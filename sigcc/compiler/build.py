@@ -6,7 +6,9 @@ become diagnostics; the good rules go on to the backends.
 from __future__ import annotations
 
 import gc
+import multiprocessing
 import os
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,33 +103,116 @@ def gc_paused():
             gc.enable()
 
 
-def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OPTIONS) -> CompileResult:
-    """Load and lower rules from files, directories, YAML texts or dicts."""
+PARALLEL_MIN_FILES = 400  # below this many rule files a second process does not pay
+CHILD_SHARE = 0.45  # the worker's share of the files: it also pickles its results back
+
+
+def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OPTIONS, *,
+               optimize: bool = False, jobs: int | None = None) -> CompileResult:
+    """Load and lower rules from files, directories, YAML texts or dicts.
+
+    optimize: also run the optimization passes on every rule (what the Python backend
+    wants). jobs: processes to use; None picks 2 for a tree of PARALLEL_MIN_FILES files or
+    more where a single-threaded process can fork, else 1. A second process loads, lowers
+    and optimizes the last part of the file list; results are merged in file order, so
+    the result is the same whatever the number of processes.
+    """
     with gc_paused():
-        return _load_rules(sources, options)
+        if isinstance(sources, (str, os.PathLike, dict)):
+            sources = [sources]
+        sources = list(sources)
+        result = CompileResult()
+        files = _only_files(sources)
+        if files is not None and _jobs(jobs, len(files)) > 1:
+            k = int(len(files) * (1 - CHILD_SHARE))
+            entries = _forked(files[:k], files[k:], options, optimize)
+        else:
+            entries = _entries(sources, options, optimize)
+        return _merge(entries, result)
 
 
-def _load_rules(sources, options: Options) -> CompileResult:
-    if isinstance(sources, (str, os.PathLike, dict)):
-        sources = [sources]
-    result = CompileResult()
-    seen: dict[str, Span] = {}
-    for doc in _documents(sources, result):
-        result.documents += 1
+def _only_files(sources: list) -> list[str] | None:
+    """The rule files of `sources` in order, when they are all existing paths; else None."""
+    if not all(isinstance(s, (str, os.PathLike)) and not _is_text(s) and Path(s).exists()
+               for s in sources):
+        return None
+    return [str(f) for s in sources for f in rule_files([Path(s)])]
+
+
+def _jobs(jobs: int | None, n_files: int) -> int:
+    can_fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    if not can_fork or n_files < 2:
+        return 1
+    if jobs is None:
+        return 2 if n_files >= PARALLEL_MIN_FILES and (os.cpu_count() or 1) > 1 else 1
+    return min(jobs, 2)
+
+
+# An entry per file (its load diagnostics) and per document (its lowering):
+# (diagnostics, rule or None, is a file, is a document, is a correlation)
+Entry = tuple
+
+
+def _entries(sources, options: Options, optimize: bool) -> list[Entry]:
+    from sigcc.compiler.passes import optimize_rule
+
+    out: list[Entry] = []
+    counter = CompileResult()
+    for doc in _documents(sources, counter):
+        out.append((counter.diagnostics, None, counter.files, False, False))
+        counter.diagnostics, counter.files = [], 0
         lowered = lower_document(doc, options)
-        result.diagnostics.extend(lowered.diagnostics)
-        if lowered.kind == "correlation":
-            result.skipped_correlations += 1
         rule = lowered.rule
+        if rule is not None and optimize:
+            rule = optimize_rule(rule)
+        out.append((lowered.diagnostics, rule, 0, True, lowered.kind == "correlation"))
+    out.append((counter.diagnostics, None, counter.files, False, False))
+    return out
+
+
+def _child(conn, files: list[str], options: Options, optimize: bool) -> None:
+    try:
+        with gc_paused():
+            conn.send(("ok", _entries(files, options, optimize)))
+    except BaseException as exc:  # reported to the parent, which then does this part itself
+        conn.send(("error", repr(exc)))
+    finally:
+        conn.close()
+
+
+def _forked(mine: list[str], theirs: list[str], options: Options, optimize: bool) -> list[Entry]:
+    """Entries for mine + theirs, theirs from a forked process (here too if that fails)."""
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    worker = ctx.Process(target=_child, args=(send, theirs, options, optimize), daemon=True)
+    worker.start()
+    send.close()
+    entries = _entries(mine, options, optimize)
+    try:
+        status, payload = receive.recv()
+    except (EOFError, OSError):
+        status, payload = "error", "the worker process ended without a result"
+    worker.join()
+    if status != "ok":
+        payload = _entries(theirs, options, optimize)
+    return entries + payload
+
+
+def _merge(entries: list[Entry], result: CompileResult) -> CompileResult:
+    seen: dict[str, Span] = {}
+    for diagnostics, rule, files, is_document, is_correlation in entries:
+        result.diagnostics.extend(diagnostics)
+        result.files += files
+        result.documents += is_document
+        result.skipped_correlations += is_correlation
         if rule is None:
             continue
+        here = Span(rule.meta.file, rule.meta.line)
         if rule.meta.id in seen:
-            first = seen[rule.meta.id]
             result.diagnostics.append(Diagnostic(
-                "duplicate-id", f"rule id also used at {first}; both rules are kept",
-                Span(doc.file, doc.line), rule.meta.id, rule.meta.title,
-                "give each rule its own id", "warning"))
+                "duplicate-id", f"rule id also used at {seen[rule.meta.id]}; both rules are kept",
+                here, rule.meta.id, rule.meta.title, "give each rule its own id", "warning"))
         else:
-            seen[rule.meta.id] = Span(doc.file, doc.line)
+            seen[rule.meta.id] = here
         result.rules.append(rule)
     return result

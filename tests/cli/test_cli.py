@@ -67,10 +67,11 @@ def test_build_skips_bad_rules_and_writes_module(rules_dir, tmp_path, capsys):
 
 
 def test_build_is_deterministic(tmp_path):
-    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a, b, c = tmp_path / "a.py", tmp_path / "b.py", tmp_path / "c.py"
     main(["build", str(EXAMPLES / "rules"), "-o", str(a)])
     main(["build", str(EXAMPLES / "rules"), "-o", str(b)])
-    assert a.read_bytes() == b.read_bytes()
+    main(["build", "--jobs", "2", str(EXAMPLES / "rules"), "-o", str(c)])
+    assert a.read_bytes() == b.read_bytes() == c.read_bytes()
 
 
 def test_scan_examples_outputs_json_lines(tmp_path, capsys):

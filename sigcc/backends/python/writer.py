@@ -123,9 +123,10 @@ def _shared_code(rules: list[RuleIR], consts: Constants) -> tuple[dict[Expr, str
     return names, lines, marks
 
 
-def build_module(rules: list[RuleIR], options: Options) -> str:
-    """Generate the module source for `rules` (in the given order)."""
-    if options.optimize:
+def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = False) -> str:
+    """Generate the module source for `rules` (in the given order); `optimized`: the rules
+    went through the passes already (load_rules(optimize=True))."""
+    if options.optimize and not optimized:
         rules = [optimize_rule(r) for r in rules]
     consts = Constants()
     ls_keys = sorted({r.logsource_key for r in rules})
