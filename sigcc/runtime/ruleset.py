@@ -122,9 +122,8 @@ class Ruleset:
     def load(cls, module_or_path, *, dispatch: bool | None = None,
              prefilter: bool | None = None) -> "Ruleset":
         """A Ruleset from a generated module (object or path)."""
-        switches = {"dispatch": dispatch, "prefilter": prefilter}
         if isinstance(module_or_path, types.ModuleType):
-            return cls(module_or_path, **switches)
+            return cls(module_or_path, dispatch=dispatch, prefilter=prefilter)
         path = Path(module_or_path)
         name = f"sigcc_rules_{abs(hash(str(path.resolve())))}"
         spec = importlib.util.spec_from_file_location(name, path)
@@ -132,16 +131,15 @@ class Ruleset:
             raise ValueError(f"cannot load {path}: not a Python module")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return cls(module, **switches)
+        return cls(module, dispatch=dispatch, prefilter=prefilter)
 
     @classmethod
     def from_source(cls, source: str, filename: str = "<sigcc>", diagnostics=(), *,
                     dispatch: bool | None = None, prefilter: bool | None = None) -> "Ruleset":
-        switches = {"dispatch": dispatch, "prefilter": prefilter}
         module = types.ModuleType("sigcc_generated")
         module.__file__ = filename
         exec(compile(source, filename, "exec"), module.__dict__)
-        return cls(module, diagnostics, **switches)
+        return cls(module, diagnostics, dispatch=dispatch, prefilter=prefilter)
 
     def __len__(self) -> int:
         return len(self.rules)
