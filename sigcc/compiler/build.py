@@ -121,14 +121,13 @@ def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OP
         if isinstance(sources, (str, os.PathLike, dict)):
             sources = [sources]
         sources = list(sources)
-        result = CompileResult()
         files = _only_files(sources)
         if files is not None and _jobs(jobs, len(files)) > 1:
             k = int(len(files) * (1 - CHILD_SHARE))
             entries = _forked(files[:k], files[k:], options, optimize)
         else:
             entries = _entries(sources, options, optimize)
-        return _merge(entries, result)
+        return _merge(entries)
 
 
 def _only_files(sources: list) -> list[str] | None:
@@ -198,7 +197,8 @@ def _forked(mine: list[str], theirs: list[str], options: Options, optimize: bool
     return entries + payload
 
 
-def _merge(entries: list[Entry], result: CompileResult) -> CompileResult:
+def _merge(entries: list[Entry]) -> CompileResult:
+    result = CompileResult()
     seen: dict[str, Span] = {}
     for diagnostics, rule, files, is_document, is_correlation in entries:
         result.diagnostics.extend(diagnostics)

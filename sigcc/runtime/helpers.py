@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
-
-import ahocorasick
 from datetime import datetime, timezone
 from functools import lru_cache
 
+import ahocorasick
+
 from sigcc.runtime.values import ABSENT, ALL_TEXT, ALL_VALUES, SEP, STR_TEXT, Multi, to_text
 
-__all__ = ["ABSENT", "ALL_VALUES", "ALL_TEXT", "STR_TEXT", "Multi", "regex", "network", "fullmatch", "search",
-           "in_network", "compare", "fieldref", "timepart", "one_of", "literals", "contains_any"]
+__all__ = ["ABSENT", "ALL_VALUES", "ALL_TEXT", "STR_TEXT", "Multi", "regex", "network",
+           "fullmatch", "search", "in_network", "compare", "fieldref", "timepart", "one_of",
+           "literals", "contains_any"]
 
 
 def regex(pattern: str, flags: str = ""):

@@ -134,35 +134,31 @@ def _collapse(x):
     return x
 
 
-def str_text(ev: dict) -> str:
-    """The text of every value but numbers, booleans and nulls, joined by SEP."""
+def _texts(ev: dict, skip: tuple = ()) -> list:
+    """The text of every value of a flattened event (list elements one by one), leaving out
+    values of the classes in `skip`."""
     out = []
     for v in ev.values():
         c = v.__class__
         if c is str:
             out.append(v)
-        elif c not in _NOT_TEXT:
+        elif c not in skip:
             x = to_text(v)
             if x.__class__ is Multi:
                 out.extend(x)
             elif x is not ABSENT:
                 out.append(x)
-    return SEP.join(out)
+    return out
+
+
+def str_text(ev: dict) -> str:
+    """The text of every value but numbers, booleans and nulls, joined by SEP."""
+    return SEP.join(_texts(ev, _NOT_TEXT))
 
 
 def leaf_values(ev: dict):
     """Every value of a flattened event, for keyword searches."""
-    out = []
-    for v in ev.values():
-        if v.__class__ is str:
-            out.append(v)
-            continue
-        x = to_text(v)
-        if x.__class__ is Multi:
-            out.extend(x)
-        elif x is not ABSENT:
-            out.append(x)
-    return Multi(out)
+    return Multi(_texts(ev))
 
 
 class TextCache(dict):

@@ -11,11 +11,10 @@ from sigcc.compiler.patterns import number_text
 from sigcc.compiler.ir import (And, AnyOf, BoolEq, Cidr, Compare, Const, Exists, Expr, FieldRef, Match,
                                Not, Null, NumEq, Or, Ref, RegexMatch, StrMatch, TimePart)
 from sigcc.compiler.passes.hoist import repeated_reads
-from sigcc.runtime.values import NUMERIC_TEXT_CHARS
+from sigcc.runtime.values import NUMERIC_TEXT_CHARS, SEP
 
 MAX_INLINE_CONTAINS = 64  # past this many `in` tests on one value, one Aho-Corasick automaton
 # (measured: a chain of 33 `in` tests over 520 chars takes 0.8 us, pyahocorasick 4.6 us)
-SEP = "\x00"  # joins all values in the ALL_TEXT cache entry (sigcc/runtime/values.py)
 
 
 class Constants:
@@ -35,19 +34,20 @@ class Constants:
         return [f"{name} = {source}" for source, name in self.by_source.items()]
 
 
-def _joined_contains(t) -> bool:
-    """A `contains` test that may run over all values joined by SEP: no literal holds SEP."""
+def _keyword_text(t) -> str | None:
+    """For a keyword `contains` test whose literals hold no SEP, the cache key of one text of
+    all values joined by SEP: STR_TEXT (cheaper) when every literal holds a character no
+    number, boolean or null text holds, else ALL_TEXT; None for any other test."""
     if isinstance(t, AnyOf):
-        return t.kind == "contains" and not any(SEP in x for x in t.values)
-    kind, value = patterns.shape(t.parts)
-    return kind == "contains" and SEP not in value
-
-
-def _not_numeric(t) -> bool:
-    """Every literal holds a character no number, boolean or null text holds, so only the
-    other values can contain it (STR_TEXT, cheaper than ALL_TEXT)."""
-    literals = t.values if isinstance(t, AnyOf) else [patterns.shape(t.parts)[1]]
-    return all(not NUMERIC_TEXT_CHARS.issuperset(x) for x in literals)
+        kind, literals = t.kind, t.values
+    else:
+        kind, value = patterns.shape(t.parts)
+        literals = (value,)
+    if kind != "contains" or any(SEP in x for x in literals):
+        return None
+    if all(not NUMERIC_TEXT_CHARS.issuperset(x) for x in literals):
+        return "STR_TEXT"
+    return "ALL_TEXT"
 
 
 class Emitter:
@@ -114,8 +114,9 @@ class Emitter:
         if isinstance(t, (StrMatch, AnyOf)):
             cache = "tc" if t.cased else "lc"
             v = self._read(cache, f)
-            if f is None and _joined_contains(t):  # a keyword `contains`: one search
-                v = f"{cache}[{'STR_TEXT' if _not_numeric(t) else 'ALL_TEXT'}]"
+            text = _keyword_text(t) if f is None else None
+            if text:  # a keyword `contains`: one search over one text
+                v = f"{cache}[{text}]"
             return self.string(v, t) if isinstance(t, StrMatch) else self.any_of(v, t)
         if isinstance(t, RegexMatch):
             rx = self.consts.add("RX", f"regex({t.pattern!r}, {t.flags!r})")
