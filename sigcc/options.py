@@ -36,6 +36,24 @@ class Options:
         Upper bound on the number of values one detection item may expand to (windash,
         base64offset, expand, `1 of x*`). Exceeding it is a diagnostic, never a hang.
 
+    Resource limits (each one hit is a diagnostic or a reported problem naming the limit,
+    never a hang, a crash or a silent drop; see "Robustness" in the README):
+    max_rule_file_bytes
+        Largest rule file read (SigmaHQ's largest is ~300 kB).
+    max_yaml_nodes
+        Most YAML nodes one rule file may hold after alias expansion: an alias counts as
+        often as it is used, so an alias bomb is refused before it is expanded.
+    max_depth
+        Deepest nesting of a condition (parentheses and `not`) and of a rule's YAML values.
+    max_event_bytes
+        Largest single event read (a JSONL line, a .json element, an EVTX record).
+    max_event_depth
+        Deepest nesting of objects and arrays in one event.
+    regex_timeout
+        Seconds one regex test may take on the bounded engine (the few patterns the
+        linear-time engine cannot express: look-arounds, back-references). A timeout is a
+        reported per-rule error for that event, never a hang and never a silent non-match.
+
     Speed switches (they never change what matches; tests hold them to that):
     optimize
         Run the optimization passes (sigcc/compiler/passes) before generating code.
@@ -53,6 +71,12 @@ class Options:
     keyword_contains: bool = True
     logsource: str = "windows"
     max_expansion: int = 4096
+    max_rule_file_bytes: int = 4 << 20
+    max_yaml_nodes: int = 200_000
+    max_depth: int = 64
+    max_event_bytes: int = 16 << 20
+    max_event_depth: int = 100
+    regex_timeout: float = 0.5
     optimize: bool = True
     dispatch: bool = True
     prefilter: bool = True
