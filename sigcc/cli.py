@@ -5,10 +5,13 @@ Exit status
   validate  0 every rule is valid, 1 some rule has an error
   scan      0 all input read, 2 something was skipped (unreadable file, malformed line,
             a rule that raised), 1 nothing to scan with (no rules)
+  any       3 an internal error (a bug in sigcc): one line on stderr naming it, no traceback
+            unless SIGCC_DEBUG=1 is set
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -214,6 +217,13 @@ def main(argv: list[str] | None = None) -> int:
         return ns.func(ns)
     except BrokenPipeError:  # e.g. `sigcc scan ... | head`
         return 0
+    except Exception as exc:  # the last line of defence: a bug is one clear line, not a traceback
+        if os.environ.get("SIGCC_DEBUG"):
+            raise
+        print(f"sigcc: internal error in '{ns.command}': {type(exc).__name__}: {exc} "
+              "(this is a bug in sigcc; please report it, with SIGCC_DEBUG=1 set for the "
+              "traceback)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

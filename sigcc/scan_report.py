@@ -1,4 +1,9 @@
-"""What `sigcc scan` prints on stderr: a progress bar (on a terminal) and a summary table."""
+"""What `sigcc scan` prints on stderr: a progress bar (on a terminal) and a summary table.
+
+Rule titles, ids and file names are data, never rich markup: text from rules and inputs
+enters rich only as `Text` objects or through columns with markup off, so a title such as
+`Test [/dim]` prints as written instead of raising MarkupError.
+"""
 from __future__ import annotations
 
 import sys
@@ -37,8 +42,9 @@ class Summary:
     def print(self, stream=sys.stderr) -> None:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
-        console = Console(file=stream, highlight=False, soft_wrap=False)
+        console = Console(file=stream, highlight=False, soft_wrap=False, markup=False)
         rate = self.events / self.seconds if self.seconds else 0.0
         if self.by_rule:
             t = Table(title="Matches per rule", title_justify="left")
@@ -48,7 +54,7 @@ class Summary:
             order = {name: i for i, name in enumerate(reversed(LEVELS))}
             for (level, title, rid), n in sorted(self.by_rule.items(),
                                                  key=lambda kv: (order.get(kv[0][0], 9), -kv[1], kv[0][1])):
-                t.add_row(level, f"{title} [dim]{rid}[/dim]", str(n))
+                t.add_row(Text(level), Text.assemble(title, " ", (rid, "dim")), Text(str(n)))
             console.print(t)
         lv = ", ".join(f"{name}: {self.by_level[name]}" for name in reversed(LEVELS) if self.by_level[name])
         console.print(f"events read: {self.events:,}   matches: {self.matches:,}"
@@ -57,7 +63,7 @@ class Summary:
             parts = [f"{n} {kind}" for kind, n in self.problems.items()]
             if self.rule_errors:
                 parts.append(f"{self.rule_errors} rule errors")
-            console.print(f"[bold red]skipped:[/bold red] {', '.join(parts)} (see messages above)")
+            console.print(Text.assemble(("skipped:", "bold red"), f" {', '.join(parts)} (see messages above)"))
 
 
 class Progress:
@@ -68,7 +74,7 @@ class Progress:
         if mode == "always" or (mode == "auto" and sys.stderr.isatty()):
             from rich.progress import Progress as RichProgress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self.live = RichProgress(SpinnerColumn(), TextColumn("{task.fields[file]}"),
+            self.live = RichProgress(SpinnerColumn(), TextColumn("{task.fields[file]}", markup=False),
                                      TextColumn("{task.completed:,} events"), TimeElapsedColumn(),
                                      transient=True)
             self.live.start()

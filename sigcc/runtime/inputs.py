@@ -62,7 +62,11 @@ def read_events(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
         if isinstance(f, Problem):
             yield f
         elif f == "-":
-            yield from read_jsonl_stream(stdin or sys.stdin.buffer, "<stdin>")
+            stream = stdin if stdin is not None else getattr(sys.stdin, "buffer", None)
+            if stream is None:  # started with stdin closed (`<&-`) or detached
+                yield Problem("<stdin>", None, "standard input is closed; nothing to read from '-'")
+                continue
+            yield from read_jsonl_stream(stream, "<stdin>")
         else:
             yield from read_file(f)
 
