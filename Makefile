@@ -5,8 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.installed-bench
 BENCH_ARGS  ?=
+FUZZ_STAMP  := $(VENV)/.installed-fuzz
+FUZZ_TARGETS ?= rule condition jsonl json evtx
+FUZZ_SECONDS ?= 60
 
-.PHONY: run test bench clean
+.PHONY: run test bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +36,19 @@ bench: $(BENCH_STAMP)
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
+
+## fuzz: install atheris and fuzz each target for FUZZ_SECONDS (corpus in out/fuzz/TARGET);
+##       FUZZ_TARGETS='rule evtx' FUZZ_SECONDS=600 for a longer run of some targets
+fuzz: $(FUZZ_STAMP)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p out/fuzz/$$t && echo "== fuzz $$t for $(FUZZ_SECONDS)s" && \
+	  $(BIN)/python -m tests.fuzz.run_atheris $$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
+	    -rss_limit_mb=4096 -artifact_prefix=out/fuzz/$$t- out/fuzz/$$t || exit 1; \
+	done
+
+$(FUZZ_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuzz]'
+	touch $(FUZZ_STAMP)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
