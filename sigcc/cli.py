@@ -4,7 +4,8 @@ Exit status
   build     0 module written (bad rules are reported and skipped; --strict makes them fail: 1)
   validate  0 every rule is valid, 1 some rule has an error
   scan      0 all input read, 2 something was skipped (unreadable file, malformed line,
-            a rule that raised), 1 nothing to scan with (no rules)
+            a rule that raised), 1 nothing to scan with (no rules, or a build-time switch
+            such as --no-logsource given with a prebuilt module not built with it)
   any       3 an internal error (a bug in sigcc): one line on stderr naming it, no traceback
             unless SIGCC_DEBUG=1 is set
 """
@@ -21,13 +22,16 @@ from sigcc.options import Options
 
 
 def _options_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("rule interpretation (see sigcc.Options)")
+    g = p.add_argument_group(
+        "rule interpretation (see sigcc.Options)",
+        "build-time switches: they are compiled into a module, so 'scan --rules MODULE.py' "
+        "refuses one the module was not built with (rebuild it, or scan the rule directory)")
     g.add_argument("--placeholder", action="append", default=[], metavar="NAME=VALUE",
                    help="value for %%NAME%% in rules using the expand modifier (repeatable; "
                         "repeat a NAME for several values)")
     g.add_argument("--collapse-whitespace", action="store_true",
                    help="collapse runs of whitespace in patterns and values (Go engine behaviour)")
-    g.add_argument("--field-names", choices=("sensitive", "insensitive"), default="sensitive",
+    g.add_argument("--field-names", choices=("sensitive", "insensitive"), default=None,
                    help="field name case handling (default: sensitive, as the spec says)")
     g.add_argument("--no-logsource", action="store_true",
                    help="apply every rule to every event (for events without Channel information)")
@@ -46,7 +50,8 @@ def _options(ns: argparse.Namespace) -> Options:
         if not sep or not name:
             raise SystemExit(f"sigcc: --placeholder needs NAME=VALUE, got {item!r}")
         ph.setdefault(name.strip("%"), []).append(value)
-    return Options(collapse_whitespace=ns.collapse_whitespace, field_names=ns.field_names,
+    return Options(collapse_whitespace=ns.collapse_whitespace,
+                   field_names=ns.field_names or "sensitive",
                    placeholders=ph, logsource="ignore" if ns.no_logsource else "windows",
                    optimize=not ns.no_optimize, dispatch=not ns.no_dispatch,
                    prefilter=not ns.no_prefilter)
@@ -90,17 +95,46 @@ def cmd_validate(ns) -> int:
     return 1 if result.errors else 0
 
 
-def _load_ruleset(paths: list[str], options: Options):
-    """--rules takes generated modules (.py) and rule files/directories, in any mix."""
+class BuildTimeSwitch(Exception):
+    """A switch given to `scan` that a prebuilt module fixed when it was built."""
+
+
+def _build_time_conflicts(ns, recorded: dict) -> list[str]:
+    """The build-time switches given to `scan` that the module was not built with: each is
+    compiled into the module, so it cannot take effect without a rebuild (never ignored)."""
+    given = {  # switch -> (what it asks for, what the module recorded; None: not recorded)
+        "--no-logsource": (ns.no_logsource, recorded.get("logsource") == "ignore"),
+        "--collapse-whitespace": (ns.collapse_whitespace, recorded.get("collapse_whitespace")),
+        f"--field-names {ns.field_names}": (ns.field_names is not None,
+                                            recorded.get("field_names") == ns.field_names),
+        "--placeholder": (bool(ns.placeholder), None),
+        "--no-optimize": (ns.no_optimize, None),
+    }
+    return [name for name, (asked, built_so) in given.items() if asked and not built_so]
+
+
+def _load_ruleset(paths: list[str], options: Options, ns=None):
+    """--rules takes generated modules (.py) and rule files/directories, in any mix.
+
+    Runtime switches (--no-dispatch, --no-prefilter) apply to prebuilt modules too; a
+    build-time switch that a prebuilt module was not built with raises BuildTimeSwitch."""
     from sigcc.api import compile as compile_rules
     from sigcc.runtime.ruleset import Ruleset
 
     modules = [p for p in paths if p.endswith(".py")]
     rule_paths = [p for p in paths if not p.endswith(".py")]
     sets, diags = [], []
-    for m in modules:  # a --no-dispatch/--no-prefilter given now applies to built modules too
-        sets.append(Ruleset.load(m, dispatch=False if not options.dispatch else None,
-                                 prefilter=False if not options.prefilter else None))
+    for m in modules:
+        rs = Ruleset.load(m, dispatch=False if not options.dispatch else None,
+                          prefilter=False if not options.prefilter else None)
+        conflicts = _build_time_conflicts(ns, rs.options) if ns is not None else []
+        if conflicts:
+            raise BuildTimeSwitch(
+                f"sigcc: {m} is a prebuilt module: {', '.join(conflicts)} "
+                f"{'is a build-time switch' if len(conflicts) == 1 else 'are build-time switches'}"
+                " that it was not built with; rebuild it with 'sigcc build ... "
+                f"{' '.join(conflicts)}', or pass the rule directory to --rules instead")
+        sets.append(rs)
     if rule_paths:
         rs = compile_rules(rule_paths, options)
         diags = rs.diagnostics
@@ -115,7 +149,11 @@ def cmd_scan(ns) -> int:
     from sigcc.runtime.inputs import Problem, read_events
     from sigcc.scan_report import Progress, Summary
 
-    sets, diags = _load_ruleset(ns.rules, _options(ns))
+    try:
+        sets, diags = _load_ruleset(ns.rules, _options(ns), ns)
+    except BuildTimeSwitch as exc:
+        print(exc, file=sys.stderr)
+        return 1
     _print_diagnostics([d for d in diags if d.severity == "error"], sys.stderr)
     if not any(len(s) for s in sets):
         print("sigcc: no rules to scan with (all rules failed to compile?)", file=sys.stderr)
