@@ -2,6 +2,9 @@
 
 Exit status of `query`: 0 every rule converted, 1 some rule could not be converted (its
 diagnostic is on stderr; the others are still printed), 2 bad target, setting or pipeline.
+Plain output is one query per line, each exactly as the target reads it: values never hold a
+raw line break (each target escapes it, or the rule gets an error), and KQL's own line break
+after the table is written as a space (`Backend.one_line`).
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ def register(sub) -> None:
     q.add_argument("--no-default-pipeline", action="store_true",
                    help="use only the --pipeline ones (replace the default)")
     q.add_argument("--format", choices=("plain", "jsonl"), default="plain",
-                   help="plain: one query per line; jsonl: {rule_id, title, level, target, query}")
+                   help="plain: one query per line, exactly; jsonl: {rule_id, title, level, target, query}")
     q.add_argument("--table", help="table the query reads (SQL and KQL; default: logs)")
     q.add_argument("--keyword-column", action="append", default=[], metavar="COL",
                    help="SQL: a column keyword searches look in (repeatable)")
@@ -37,6 +40,7 @@ def register(sub) -> None:
 def cmd_query(ns) -> int:
     import orjson
 
+    from sigcc.backends.registry import backend
     from sigcc.cli import _options, _print_diagnostics
     from sigcc.compiler.pipelines import PipelineError
     from sigcc.query import to_query
@@ -47,6 +51,7 @@ def cmd_query(ns) -> int:
     if ns.keyword_column:
         settings["keyword_columns"] = ns.keyword_column
     try:
+        be = backend(ns.target, settings)
         results = to_query(ns.rules, ns.target, ns.pipeline, _options(ns),
                            default_pipelines=not ns.no_default_pipeline, settings=settings)
     except (ValueError, PipelineError) as exc:
@@ -63,8 +68,8 @@ def cmd_query(ns) -> int:
         if ns.format == "jsonl":
             out.write(orjson.dumps({"rule_id": r.rule_id, "title": r.title, "level": r.level,
                                     "target": r.target, "query": r.query}).decode() + "\n")
-        else:
-            out.write(r.query.replace("\n", " ") + "\n")
+        else:  # exactly the query: only a line break the target placed is joined (KQL)
+            out.write(be.one_line(r.query) + "\n")
     print(f"sigcc: {len(results) - failed} of {len(results)} rules converted for {ns.target}",
           file=sys.stderr)
     return 1 if failed else 0

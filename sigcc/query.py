@@ -6,7 +6,9 @@
 
 Errors are values: a rule the target cannot express (or a pipeline rejects, or that does not
 compile) gets a QueryResult with `query=None` and a Diagnostic naming the rule and file:line;
-every other rule still gets its query. Rules are lowered once; pipelines and backends are pure
+every other rule still gets its query. Field names and values are quoted by each target's
+grammar or refused (docs/query-backends.md, "Quoting and injection"); a query never holds a
+raw line break but the one KQL places after its table (`Backend.one_line` joins it). Rules are lowered once; pipelines and backends are pure
 functions of the RuleIR, so one load can feed several targets.
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from sigcc.backends.base import Unsupported
+from sigcc.backends.base import LINE_BREAKS, Unsupported
 from sigcc.backends.registry import backend
 from sigcc.compiler import pipelines as pl
 from sigcc.compiler.build import CompileResult, load_rules
@@ -93,5 +95,11 @@ def convert_one(be, chosen: list[pl.Pipeline], rule: RuleIR, target: str,
     except Unsupported as exc:
         span = exc.span if exc.span is not None and exc.span.line else Span(m.file, m.line)
         err = Diagnostic("unsupported-feature", exc.message, span, m.id, m.title, exc.hint)
+        return QueryResult(m.id, m.title, m.level, target, None, err)
+    broken = next((c for c in be.one_line(query) if c in LINE_BREAKS), None)
+    if broken is not None:  # a backend bug: never hand out a query that prints as two lines
+        err = Diagnostic("internal-error", f"the {target} query holds a raw line break "
+                         f"(U+{ord(broken):04X}); it is not printed", Span(m.file, m.line),
+                         m.id, m.title, "please report this rule to sigcc")
         return QueryResult(m.id, m.title, m.level, target, None, err)
     return QueryResult(m.id, m.title, m.level, target, query, None)

@@ -12,12 +12,24 @@ A backend subclass is mostly tables: its flags, its operator templates and one `
 The walk (`render`) calls `and_`/`or_`/`not_`/`const`/`match`; a test the target cannot
 express raises `Unsupported`, which the API turns into a per-rule Diagnostic with the
 file:line of the detection item — never a query that selects different events.
+
+Quoting (see docs/query-backends.md, "Quoting and injection"): every field name and every
+value reaches query text through one function per target and context (field name, plain
+string, wildcard string, regex, number), and each either writes it by the target's grammar or
+raises Unsupported — no code path writes rule text raw. The helpers below are shared: which
+characters count as control characters, a checked number, and the writing of literal text
+and of a rule's regex into a target regex dialect with hex escapes for what a query cannot
+carry printably. No query holds a raw line break (a query is one line, printed as is; KQL's
+`table\n| where` line break is the only one, structural).
 """
 from __future__ import annotations
 
-from typing import ClassVar, Mapping
+import math
+import unicodedata
+from re import _parser
+from typing import Callable, ClassVar, Mapping
 
-from sigcc.compiler.ir import And, Const, Exists, Expr, Match, Not, Null, Or, Ref, RuleIR
+from sigcc.compiler.ir import And, Const, Exists, Expr, Match, Not, Null, Or, Ref, RuleIR, Wild
 from sigcc.diagnostics import Span
 
 
@@ -133,6 +145,14 @@ class Backend:
         """Wrap the rendered condition into the full query (a table, a pipe...)."""
         return rendered
 
+    def one_line(self, query: str) -> str:
+        """The query on one line with the same meaning (`sigcc query`'s plain output).
+
+        Values never hold a raw line break (each target writes its own escape, or the rule
+        gets an error), so only a line break the backend itself placed can occur here.
+        """
+        return query
+
     # walk
     def render(self, e: Expr):
         if isinstance(e, Match):
@@ -213,3 +233,114 @@ class TextBackend(Backend):
 
     def const(self, value: bool) -> str:
         return self.TRUE if value else self.FALSE
+
+
+# --- quoting helpers ----------------------------------------------------------------------
+
+# What str.splitlines() splits on: none of these may appear raw in a query (printed queries
+# are one line each, and a reader that splits lines must not see two queries or half of one).
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def is_control(c: str) -> bool:
+    """A character no target writes raw: C0/C1 controls (tab included), line/paragraph separators."""
+    return c in LINE_BREAKS or unicodedata.category(c) in ("Cc", "Zl", "Zp")
+
+
+def has_control(text: str) -> bool:
+    return any(is_control(c) for c in text)
+
+
+def describe(text: str) -> str:
+    """The first troublesome character of a name, for messages: 'a line break', 'U+0000'."""
+    for c in text:
+        if c in LINE_BREAKS:
+            return f"a line break (U+{ord(c):04X})"
+        if is_control(c):
+            return f"a control character (U+{ord(c):04X})"
+    return repr(text)
+
+
+def field_error(m: Match, target: str, name: str, why: str, hint: str | None = None) -> Unsupported:
+    """A field name (or fieldref target) the target cannot quote: a per-rule error."""
+    return Unsupported(f"{target} cannot quote the field name {name!r}: {why}", m.span,
+                       hint or "rename the field with a pipeline (field_name_mapping)")
+
+
+def number(m: Match, target: str, n) -> str:
+    """A rule number as decimal text; NaN and infinities have no query form in any target."""
+    if isinstance(n, bool) or not isinstance(n, (int, float)):
+        raise unsupported(m, target, f"the number {n!r}")
+    if isinstance(n, float):
+        if not math.isfinite(n):
+            raise unsupported(m, target, f"a comparison with the non-finite number {n!r}")
+        return str(int(n)) if n.is_integer() and abs(n) < 1e16 else repr(n)
+    return str(n)
+
+
+# Regex metacharacters of PCRE, RE2, Java and Python alike (outside character classes).
+_REGEX_META = frozenset("\\.^$|?*+()[]{}")
+HexEscape = Callable[[str], str]
+
+
+def hex_braced(c: str) -> str:
+    r"""PCRE / RE2 / Java: `\x{hh}`."""
+    return "\\x{%x}" % ord(c)
+
+
+def regex_literal(text: str, hexfmt: HexEscape, special: frozenset = frozenset()) -> str:
+    """Literal text as a regex that matches exactly it: metacharacters (and `special`, the
+    target's own) backslash-escaped, control characters as hex escapes."""
+    out = []
+    for c in text:
+        if is_control(c):
+            out.append(hexfmt(c))
+        elif c in _REGEX_META or c in special:
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def glob_regex(parts, hexfmt: HexEscape, special: frozenset = frozenset()) -> str:
+    """A Sigma wildcard string as a regex body (no anchors): `*` -> `.*`, `?` -> `.`."""
+    return "".join(".*" if p is Wild.ANY else "." if p is Wild.ONE else
+                   regex_literal(p, hexfmt, special) for p in parts)
+
+
+def regex_controls(m: Match, target: str, pattern: str, flags: str, hexfmt: HexEscape,
+                   also: frozenset = frozenset()) -> str:
+    r"""A rule regex with each raw control character (and each of `also`) as a hex escape.
+
+    A backslash before such a character escapes it (`\` + newline is a literal newline in
+    Python, PCRE and RE2 alike), so the pair becomes the one escape. In verbose mode a raw
+    line break ends a comment and whitespace is ignored, so there it is refused instead.
+    """
+    if not any(is_control(c) or c in also for c in pattern):
+        return pattern
+    if "x" in flags or _verbose(pattern):
+        raise unsupported(m, target, "a verbose-mode regex holding a control character")
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            d = pattern[i + 1]
+            out.append(hexfmt(d) if is_control(d) or d in also else c + d)
+            i += 2
+            continue
+        out.append(hexfmt(c) if is_control(c) or c in also else c)
+        i += 1
+    return "".join(out)
+
+
+def _verbose(pattern: str) -> bool:
+    try:
+        return bool(_parser.parse(pattern).state.flags & _parser.SRE_FLAG_VERBOSE)
+    except Exception:  # an invalid pattern was refused while lowering; be safe
+        return True
+
+
+__all__ = ["Backend", "TextBackend", "Unsupported", "LINE_BREAKS", "describe", "field_error",
+           "glob_regex", "has_control", "hex_braced", "inline", "is_control", "number",
+           "push_not", "regex_controls", "regex_literal", "rule_expression", "simplify",
+           "unsupported"]

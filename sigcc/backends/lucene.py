@@ -7,22 +7,55 @@ matches are therefore refused. Regexes become `/.../`: Lucene regexes match the 
 an unanchored search gets `.*` on each open side; constructs Lucene's regex syntax lacks
 (lookaround, backreferences, `\\b`, `\\d`-style classes, inline flags) are refused.
 Field references and time parts have no query_string form.
+
+Quoting, one function per context (Lucene's classic query parser grammar, which
+Elasticsearch's query_string uses):
+- `term()`: a field name or a plain value: `\\` before every reserved character
+  (`+ - = & | > < ! ( ) { } [ ] ^ " ~ * ? : \\ /`), whitespace and `'` (luqum reads it as
+  special); `\\uXXXX` for control characters (the parser decodes it in terms and field
+  names); the first letter escaped when the whole term is `AND`/`OR`/`NOT`/`TO`.
+- `wild()`: a wildcard value: the same, but `*`/`?` raw; wildcard terms are not decoded, so
+  a line break has no printable form there and is refused.
+- `regex()`: Python's own parse of the rule regex (`re._parser`) written again in Lucene's
+  regex syntax: every non-alphanumeric literal escaped (so `/`, and Lucene's `" # @ & < > ~`,
+  never end or change the regex), `^` inside the pattern rewritten exactly.
+- numbers: decimal text; ranges quote negative bounds.
+Field names Elasticsearch cannot take literally (`*` is a field wildcard even escaped, and
+`_exists_` is special) are per-rule errors.
 """
 from __future__ import annotations
 
 import re
+from re import _constants as C
+from re import _parser
 
-from sigcc.backends.base import TextBackend, unsupported
+from sigcc.backends.base import (LINE_BREAKS, TextBackend, Unsupported, field_error, is_control,
+                                 number, unsupported)
 from sigcc.compiler.ir import (BoolEq, Cidr, Compare, Exists, Match, Null, NumEq, RegexMatch,
                                StrMatch, Wild)
+from sigcc.compiler.patterns import number_text
 
-SPECIAL = set('+-=&|><!(){}[]^"~*?:\\/ ')
-_REGEX_UNSUPPORTED = re.compile(r"\(\?[=!<:a-zA-Z]|\\[1-9bBdDwWsSAZzQE]")
+SPECIAL = frozenset('+-=&|><!(){}[]^"~*?:\\/ \'')
+RESERVED = frozenset({"AND", "OR", "NOT", "TO"})
 RANGES = {"gt": "{{{} TO *}}", "gte": "[{} TO *]", "lt": "{{* TO {}}}", "lte": "[* TO {}]"}
+_TIME_TAIL = re.compile(r"T\d\d$")  # luqum reads `T12:34` as a time, not field:value
+_WHY = "Lucene regexes have no flags, lookaround, backreferences or \\b/\\d classes"
 
 
-def escape(text: str) -> str:
-    return "".join("\\" + c if c in SPECIAL or c.isspace() else c for c in text)
+def _char(c: str, decode: bool) -> str:
+    if is_control(c):
+        return "\\u%04x" % ord(c) if decode else "\\" + c
+    return "\\" + c if c in SPECIAL or c.isspace() else c
+
+
+def term(text: str) -> str:
+    """A field name or plain value as one query_string term (decoded by the parser)."""
+    out = "".join(_char(c, True) for c in text)
+    return "\\" + out if text.upper() in RESERVED else out
+
+
+def escape(text: str) -> str:  # the name other modules and tests know
+    return term(text)
 
 
 class LuceneBackend(TextBackend):
@@ -30,39 +63,241 @@ class LuceneBackend(TextBackend):
     TRUE = "*:*"
     FALSE = "NOT *:*"
 
-    def field(self, name: str) -> str:
-        return escape(name)
+    def field(self, m: Match, name: str) -> str:
+        if not name:
+            raise field_error(m, "Lucene", name, "it is empty")
+        if "*" in name:
+            raise field_error(m, "Lucene", name, "'*' is a field-name wildcard in query_string, "
+                              "escaped or not")
+        if name == "_exists_":
+            raise field_error(m, "Lucene", name, "it is query_string's existence operator")
+        out = term(name)
+        if _TIME_TAIL.search(out):
+            out = out[:-2] + "\\" + out[-2:]  # `T\12` reads the same to Lucene
+        return out
 
-    def value(self, parts) -> str:
-        return "".join("*" if p is Wild.ANY else "?" if p is Wild.ONE else escape(p) for p in parts)
+    def wild(self, m: Match, parts) -> str:
+        """A value with wildcards: escaped like a term, `*`/`?` raw; not decoded by Lucene."""
+        out = []
+        for p in parts:
+            if p is Wild.ANY or p is Wild.ONE:
+                out.append(p.value)
+            elif any(c in LINE_BREAKS for c in p):
+                raise unsupported(m, "Lucene", "a line break inside a wildcard value",
+                                  "wildcard terms have no escape for a line break")
+            else:
+                out.append("".join(_char(c, False) for c in p))
+        text = "".join(out)
+        return "\\" + text if text.upper() in RESERVED else text
+
+    def value(self, m: Match, parts) -> str:
+        if not parts:
+            return '""'
+        if all(isinstance(p, str) for p in parts):
+            return term("".join(parts))
+        return self.wild(m, parts)
 
     def match(self, m: Match) -> str:
         t = m.test
-        prefix = "" if m.field is None else f"{self.field(m.field)}:"
+        prefix = "" if m.field is None else f"{self.field(m, m.field)}:"
         if isinstance(t, StrMatch):
             if t.cased:
                 raise unsupported(m, "Lucene", "a case-sensitive (cased) match",
                                   "case handling is the index mapping's in query_string")
-            return prefix + (self.value(t.parts) if t.parts else '""')
-        if isinstance(t, (NumEq, BoolEq)):
-            return prefix + escape(str(t.value).lower() if isinstance(t, BoolEq) else str(t.value))
+            return prefix + self.value(m, t.parts)
+        if isinstance(t, NumEq):
+            return prefix + term(number_text(t.value))
+        if isinstance(t, BoolEq):
+            return prefix + term(str(t.value).lower())
         if isinstance(t, Null) and m.field:
-            return f"NOT _exists_:{self.field(m.field)}"
+            return f"NOT _exists_:{self.field(m, m.field)}"
         if isinstance(t, Exists) and m.field:
-            return f"_exists_:{self.field(m.field)}"
+            return f"_exists_:{self.field(m, m.field)}"
         if isinstance(t, Cidr):
-            return prefix + escape(t.network)
+            return prefix + term(t.network)
         if isinstance(t, Compare):
-            return prefix + RANGES[t.op].format(t.value)
+            n = number(m, "Lucene", t.value)
+            return prefix + RANGES[t.op].format(f'"{n}"' if n.startswith("-") else n)
         if isinstance(t, RegexMatch):
             return prefix + "/" + self.regex(m, t) + "/"
         raise unsupported(m, "Lucene", f"a {type(t).__name__} test")
 
     def regex(self, m: Match, t: RegexMatch) -> str:
-        if t.flags or _REGEX_UNSUPPORTED.search(t.pattern):
-            raise unsupported(m, "Lucene", f"the regex {t.pattern!r}" + (f" with flags {t.flags}" if t.flags else ""),
-                              "Lucene regexes have no flags, lookaround, backreferences or \\b/\\d classes")
-        p = t.pattern
-        p = p[1:] if p.startswith("^") else ".*" + p
-        p = p[:-1] if p.endswith("$") and not p.endswith("\\$") else p + ".*"
-        return p.replace("/", "\\/")
+        return lucene_regex(m, t.pattern, t.flags)
+
+
+# --- Python regex -> Lucene regex ---------------------------------------------------------
+# Lucene's RegExp matches the whole term, knows `. [] [^] | * + ? {n,m} ()` and more
+# (`" # @ & < > ~` are operators there), has no anchors, no flags, no `\d`, and reads `\c` as
+# the character c. The rule regex is parsed by Python's own parser and each node written again.
+
+_START, _LATER, _UNKNOWN = "start", "later", "unknown"  # where a node can begin in the text
+
+
+class _Refuse(Exception):
+    pass
+
+
+def lucene_regex(m: Match, pattern: str, flags: str) -> str:
+    bad = set(flags) - {"s"}
+    if bad:
+        raise unsupported(m, "Lucene", f"the regex {pattern!r} with flags {''.join(sorted(bad))}", _WHY)
+    try:
+        parsed = _parser.parse(pattern)
+    except Exception:
+        raise unsupported(m, "Lucene", f"the regex {pattern!r}", _WHY) from None
+    if parsed.state.flags & (C.SRE_FLAG_IGNORECASE | C.SRE_FLAG_MULTILINE | C.SRE_FLAG_VERBOSE):
+        raise unsupported(m, "Lucene", f"the regex {pattern!r} with inline flags", _WHY)
+    items = list(parsed)
+    start = bool(items) and items[0] in ((C.AT, C.AT_BEGINNING), (C.AT, C.AT_BEGINNING_STRING))
+    end = bool(items) and items[-1] in ((C.AT, C.AT_END), (C.AT, C.AT_END_STRING))
+    body = items[1 if start else 0: len(items) - 1 if end and len(items) > start else len(items)]
+    tail = "" if end else ".*"
+    try:
+        if start:
+            text, _ = _seq(body, _START)
+            if text is None:
+                raise _Refuse("it can never match")
+            return text + tail
+        if not any(op is C.AT for op, _ in _walk(body)):
+            return ".*" + _seq(body, _UNKNOWN)[0] + tail
+        # `^` inside: the match starts at the text's start, or after at least one character
+        first, _ = _seq(body, _START)
+        later, _ = _seq(body, _LATER)
+        alts = ([first + tail] if first is not None else []) + (
+            [".+" + later + tail] if later is not None else [])
+        if not alts:
+            raise _Refuse("it can never match")
+        return "|".join(alts)
+    except _Refuse as exc:
+        why = str(exc) or _WHY
+        raise Unsupported(f"Lucene cannot express the regex {pattern!r}"
+                          + (f" (field {m.field!r})" if m.field else " (keyword search)"),
+                          m.span, why) from None
+
+
+def _walk(items):
+    for op, av in items:
+        yield op, av
+        if op is C.SUBPATTERN:
+            yield from _walk(av[3])
+        elif op is C.BRANCH:
+            for alt in av[1]:
+                yield from _walk(alt)
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+            yield from _walk(av[2])
+        elif op in (C.ASSERT, C.ASSERT_NOT):
+            yield from _walk(av[1])
+        elif op is C.ATOMIC_GROUP:
+            yield from _walk(av)
+
+
+def _lit(code: int, in_class: bool = False) -> str:
+    c = chr(code)
+    if c in LINE_BREAKS:
+        raise _Refuse("Lucene regexes have no escape for a line break")
+    if c == "\\" and not in_class:
+        return "[\\\\]"  # never a backslash right before the closing `/`
+    return c if c.isalnum() else "\\" + c
+
+
+def _class(items) -> str:
+    out = []
+    for op, av in items:
+        if op is C.NEGATE:
+            out.insert(0, "^")
+        elif op is C.LITERAL:
+            out.append(_lit(av, True))
+        elif op is C.RANGE:
+            out.append(_lit(av[0], True) + "-" + _lit(av[1], True))
+        else:  # CATEGORY (\d \w \s ...)
+            raise _Refuse(_WHY)
+    return "[" + "".join(out) + "]"
+
+
+def _width(items) -> tuple[int, bool]:
+    """(minimum width, whether it can be wider than 0) of a sequence, for the start state."""
+    lo, hi = 0, False
+    for op, av in items:
+        if op in (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN):
+            lo, hi = lo + 1, True
+        elif op is C.SUBPATTERN:
+            a, b = _width(av[3])
+            lo, hi = lo + a, hi or b
+        elif op is C.BRANCH:
+            ws = [_width(alt) for alt in av[1]]
+            lo, hi = lo + min(w[0] for w in ws), hi or any(w[1] for w in ws)
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+            a, b = _width(av[2])
+            lo, hi = lo + av[0] * a, hi or (b and av[1] != 0)
+    return lo, hi
+
+
+def _after(state: str, items) -> str:
+    lo, hi = _width(items)
+    if lo > 0:
+        return _LATER
+    return state if not hi or state != _START else _UNKNOWN
+
+
+def _seq(items, state: str):
+    """(Lucene text or None when this sequence cannot match in `state`, the state after)."""
+    out = []
+    for op, av in items:
+        text, state = _node(op, av, state)
+        if text is None:
+            return None, state
+        out.append(text)
+    return "".join(out) if out else "()", state
+
+
+def _node(op, av, state: str):
+    if op is C.LITERAL:
+        return _lit(av), _LATER
+    if op is C.NOT_LITERAL:
+        return "[^" + _lit(av, True) + "]", _LATER
+    if op is C.ANY:
+        return ".", _LATER
+    if op is C.IN:
+        return _class(av), _LATER
+    if op is C.AT:
+        if av in (C.AT_BEGINNING, C.AT_BEGINNING_STRING):
+            if state == _UNKNOWN:
+                raise _Refuse("a '^' that may or may not be at the start of the text")
+            return ("()", state) if state == _START else (None, state)
+        raise _Refuse("an anchor ('$', '\\b', '\\B') inside the pattern")
+    if op is C.SUBPATTERN:
+        _gid, add, dele, sub = av
+        if add or dele:
+            raise _Refuse(_WHY)
+        sub = list(sub)
+        text, after = _seq(sub, state)
+        if text is None or (len(sub) == 1 and sub[0][0] is C.BRANCH):
+            return text, after  # a branch is already one group
+        return "(" + text + ")", after
+    if op is C.BRANCH:
+        alts, states = [], set()
+        for alt in av[1]:
+            text, after = _seq(list(alt), state)
+            if text is not None:
+                alts.append(text)
+                states.add(after)
+        if not alts:
+            return None, state
+        after = states.pop() if len(states) == 1 else _UNKNOWN
+        return "(" + "|".join(alts) + ")", after
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT):  # laziness does not change whether a match exists
+        lo, hi, sub = av
+        sub = list(sub)
+        if any(o is C.AT for o, _ in _walk(sub)):
+            raise _Refuse("an anchor inside a repetition")
+        text, _ = _seq(sub, _UNKNOWN)
+        one = len(sub) == 1 and sub[0][0] in (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN, C.SUBPATTERN,
+                                              C.BRANCH)
+        atom = text if one else "(" + text + ")"
+        if hi == C.MAXREPEAT:
+            q = "*" if lo == 0 else "+" if lo == 1 else "{%d,}" % lo
+        else:
+            q = "?" if (lo, hi) == (0, 1) else "{%d}" % lo if lo == hi else "{%d,%d}" % (lo, hi)
+        return atom + q, _after(state, [(op, av)])
+    raise _Refuse(_WHY)  # lookaround, backreferences, atomic groups, possessive repeats

@@ -14,16 +14,27 @@ PostgreSQL and Spark SQL against the Python matcher (tests/query/test_differenti
   a negated test is `NOT COALESCE(test, FALSE)`, true for an absent field, as in the matcher;
 - numbers compare as text (`"EventID" = '4688'`), which works on text and number columns;
 - cidr (IPv4) is an exact regex over the dotted-quad text; IPv6 networks are an error.
+
+Quoting: names and values never become SQL text but through sqlglot's tree — a column is a
+quoted Identifier (sqlglot writes the dialect's quote and doubles it inside), every value is a
+string Literal (sqlglot escapes it per dialect), numbers are checked finite. `column()` also
+reads each name back with the dialect's parser and refuses one the dialect cannot quote (e.g.
+BigQuery reads a dotted name as a path). A value holding a control character or line break is
+written as a concatenation with `CHR(n)` (`string()`), so no query holds a raw line break;
+PostgreSQL text cannot hold NUL, so a NUL there is a per-rule error. The `table` and
+`keyword_columns` settings are names as well: a table that is not a (dotted) name is refused.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from typing import ClassVar
 
+import sqlglot
 from sqlglot import exp
 
-from sigcc.backends.base import Backend, unsupported
+from sigcc.backends.base import Backend, field_error, has_control, is_control, number, unsupported
 from sigcc.compiler import patterns
 from sigcc.compiler.patterns import number_text
 from sigcc.compiler.ir import (BoolEq, Cidr, Compare, Exists, Expr, FieldRef, Match, Null, NumEq,
@@ -82,6 +93,34 @@ def ipv4_regex(network: str) -> str | None:
     return r"^\s*\[*" + r"\.".join(out) + r"\]*\s*$"
 
 
+def _text_pieces(text: str) -> list[exp.Expression]:
+    """Literal runs and CHR(n) for each control character (see `SqlBackend.string`)."""
+    out: list[exp.Expression] = []
+    run: list[str] = []
+    for c in text:
+        if is_control(c):
+            if run:
+                out.append(exp.Literal.string("".join(run)))
+                run = []
+            out.append(exp.Chr(expressions=[exp.Literal.number(ord(c))]))
+        else:
+            run.append(c)
+    if run:
+        out.append(exp.Literal.string("".join(run)))
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def quotable(name: str, dialect: str) -> bool:
+    """Whether the dialect reads the quoted identifier back as this one name."""
+    text = exp.column(name, quoted=True).sql(dialect=dialect)
+    try:
+        back = sqlglot.parse_one(text, dialect=dialect)
+    except Exception:  # sqlglot raises ParseError/TokenError; any failure means "no"
+        return False
+    return isinstance(back, exp.Column) and not back.table and back.name == name
+
+
 LONG = 64  # longer And/Or chains are built as balanced trees (SQLite's depth limit is 1000)
 
 
@@ -116,6 +155,13 @@ class SqlBackend(Backend):
         cols = self.settings.get("keyword_columns")
         self.keyword_columns = tuple(cols.split(",") if isinstance(cols, str) else cols or ())
         self.label = f"SQL ({dialect or 'ANSI'})"
+        table = exp.to_table(self.table, dialect=self.dialect) if not has_control(self.table) else None
+        if table is None or not all(isinstance(p, exp.Identifier) and p.name for p in table.parts):
+            raise ValueError(f"{self.label} cannot use the table name {self.table!r}: "
+                             "give a (dotted) table name")
+        for c in self.keyword_columns:
+            if not c or has_control(c) or not quotable(c, self.dialect):
+                raise ValueError(f"{self.label} cannot quote the keyword column {c!r}")
 
     def finish(self, cond: exp.Expression, rule: RuleIR) -> str:
         return self.query(cond).sql(dialect=self.dialect, copy=False)
@@ -150,17 +196,38 @@ class SqlBackend(Backend):
         if len({(m.field, m.test.cased) for m in ms}) != 1:
             return None
         m0 = ms[0]
-        col = self.value(m0.field, m0.test.cased)
+        col = self.value(m0.field, m0.test.cased, m0)
         texts = [patterns.plain_text(m.test.parts) for m in ms]
         texts = texts if m0.test.cased else [t.lower() for t in texts]
-        return exp.In(this=col, expressions=[exp.Literal.string(t) for t in dict.fromkeys(texts)])
+        return exp.In(this=col, expressions=[self.string(m0, t) for t in dict.fromkeys(texts)])
 
-    # tests
-    def column(self, field: str) -> exp.Column:
+    # names and values
+    def column(self, field: str, m: Match | None = None) -> exp.Column:
+        """A field as a quoted column, or a per-rule error when the dialect cannot quote it."""
+        if m is not None:
+            if not field:
+                raise field_error(m, self.label, field, "it is empty")
+            if has_control(field):
+                raise field_error(m, self.label, field, "it holds a control character or line break")
+            if not quotable(field, self.dialect):
+                raise field_error(m, self.label, field, "the dialect does not read it back as one "
+                                  "quoted identifier")
         return exp.column(field, quoted=True)
 
-    def value(self, field: str, cased: bool) -> exp.Expression:
-        col = self.column(field)
+    def string(self, m: Match, text: str) -> exp.Expression:
+        """A string value: a literal, or (with control characters) a CHR(n) concatenation."""
+        if not has_control(text):
+            return exp.Literal.string(text)
+        if "\x00" in text and self.dialect == "postgres":
+            raise unsupported(m, self.label, "a NUL character", "PostgreSQL text cannot hold NUL")
+        pieces = _text_pieces(text)
+        out = pieces[0]
+        for p in pieces[1:]:
+            out = exp.DPipe(this=out, expression=p, safe=True)
+        return exp.Paren(this=out) if len(pieces) > 1 else out
+
+    def value(self, field: str, cased: bool, m: Match | None = None) -> exp.Expression:
+        col = self.column(field, m)
         return col if cased else exp.Lower(this=col)
 
     def match(self, m: Match) -> exp.Expression:
@@ -174,24 +241,24 @@ class SqlBackend(Backend):
 
     def match_not(self, m: Match) -> exp.Expression:
         if isinstance(m.test, Null):
-            return exp.Not(this=exp.Is(this=self.column(m.field), expression=exp.Null()))
+            return exp.Not(this=exp.Is(this=self.column(m.field, m), expression=exp.Null()))
         if isinstance(m.test, Exists):
-            return exp.Is(this=self.column(m.field), expression=exp.Null())
+            return exp.Is(this=self.column(m.field, m), expression=exp.Null())
         return exp.not_(exp.Coalesce(this=self.match(m), expressions=[exp.false()]))
 
     def test(self, field: str, m: Match) -> exp.Expression:
         t = m.test
-        col = self.column(field)
+        col = self.column(field, m)
         if isinstance(t, StrMatch):
-            return self.string(field, t)
+            return self.strmatch(field, t, m)
         if isinstance(t, RegexMatch):
             limit = MAX_REPEAT.get(self.dialect)
             if limit and any(int(n or 0) > limit for r in _REPEAT.finditer(t.pattern) for n in r.groups()):
                 raise unsupported(m, self.label, f"a regex repetition count above {limit}",
                                   "write the bound as {m,255} or split the pattern")
-            return self.regex(col, t.pattern, t.flags)
+            return self.regex(col, t.pattern, t.flags, m)
         if isinstance(t, NumEq):
-            return exp.EQ(this=col, expression=exp.Literal.string(number_text(t.value)))
+            return exp.EQ(this=col, expression=self.string(m, number_text(t.value)))
         if isinstance(t, BoolEq):
             return exp.EQ(this=exp.Lower(this=col), expression=exp.Literal.string(str(t.value).lower()))
         if isinstance(t, Null):
@@ -203,29 +270,29 @@ class SqlBackend(Backend):
             if rx is None:
                 raise unsupported(m, self.label, f"an IPv6 cidr match ({t.network})",
                                   "IPv6 addresses have many spellings; no portable SQL test is exact")
-            return self.regex(col, rx, "")
+            return self.regex(col, rx, "", m)
         if isinstance(t, Compare):
-            number = exp.Case(ifs=[exp.If(this=self.regex(col, _NUMBER, ""),
-                                          true=exp.Cast(this=col, to=exp.DataType.build("DOUBLE")))])
-            return _COMPARE[t.op](this=number, expression=exp.Literal.number(t.value))
+            value = exp.Case(ifs=[exp.If(this=self.regex(col, _NUMBER, "", m),
+                                         true=exp.Cast(this=col, to=exp.DataType.build("DOUBLE")))])
+            return _COMPARE[t.op](this=value, expression=exp.Literal.number(number(m, self.label, t.value)))
         if isinstance(t, FieldRef):
-            return self.fieldref(field, t)
+            return self.fieldref(field, t, m)
         raise unsupported(m, self.label, f"a {type(t).__name__} test")
 
-    def string(self, field: str, t: StrMatch) -> exp.Expression:
+    def strmatch(self, field: str, t: StrMatch, m: Match) -> exp.Expression:
         parts = t.parts if t.cased else patterns.map_literals(t.parts, str.lower)
         kind, text = patterns.shape(parts)
         if kind == "any":
-            return exp.Not(this=exp.Is(this=self.column(field), expression=exp.Null()))
-        value = self.value(field, t.cased)
+            return exp.Not(this=exp.Is(this=self.column(field, m), expression=exp.Null()))
+        value = self.value(field, t.cased, m)
         if kind == "eq":
-            return exp.EQ(this=value, expression=exp.Literal.string(text))
+            return exp.EQ(this=value, expression=self.string(m, text))
         if t.cased and self.dialect == "sqlite":  # SQLite's LIKE ignores ASCII case
-            return exp.Glob(this=value, expression=exp.Literal.string(glob_pattern(parts)))
-        like = exp.Like(this=value, expression=exp.Literal.string(like_pattern(parts)))
+            return exp.Glob(this=value, expression=self.string(m, glob_pattern(parts)))
+        like = exp.Like(this=value, expression=self.string(m, like_pattern(parts)))
         return exp.Escape(this=like, expression=exp.Literal.string(ESCAPE))
 
-    def regex(self, col: exp.Expression, pattern: str, flags: str) -> exp.Expression:
+    def regex(self, col: exp.Expression, pattern: str, flags: str, m: Match) -> exp.Expression:
         lead = _LEADING_FLAGS.match(pattern)
         if lead:  # one leading group of inline flags: merge it with the rule's flags
             flags = "".join(sorted(set(flags) | (set(lead.group(1)) & set("imsx"))))
@@ -236,10 +303,10 @@ class SqlBackend(Backend):
         else:
             inline = flags
         text = f"(?{inline}){pattern}" if inline else pattern
-        return exp.RegexpLike(this=col, expression=exp.Literal.string(text))
+        return exp.RegexpLike(this=col, expression=self.string(m, text))
 
-    def fieldref(self, field: str, t: FieldRef) -> exp.Expression:
-        a, b = self.value(field, t.cased), self.value(t.other, t.cased)
+    def fieldref(self, field: str, t: FieldRef, m: Match) -> exp.Expression:
+        a, b = self.value(field, t.cased, m), self.value(t.other, t.cased, m)
         if t.kind == "eq":
             return exp.EQ(this=a, expression=b)
         if t.kind == "contains":

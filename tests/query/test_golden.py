@@ -63,7 +63,7 @@ EXPECTED = {
         'spark': "SELECT * FROM logs WHERE LOWER(`Image`) LIKE '%\\\\\\\\cmd.exe' ESCAPE '\\\\' AND LOWER(`ParentImage`) LIKE 'c:\\\\\\\\temp\\\\\\\\%' ESCAPE '\\\\'",
     },
     'glob_one': {
-        'splunk': '* | where match(Image, "(?is)^C:\\\\\\\\a.c\\\\*\\\\.exe$")',
+        'splunk': '* | where match(Image, "(?is)^C:\\\\\\\\a.c\\\\*\\\\.exe\\\\z")',
         'lucene': 'Image:C\\:\\\\a?c\\*.exe',
         'kql': 'logs\n| where Image matches regex "(?is)^C:\\\\\\\\a.c\\\\*\\\\.exe$"',
         'sqlite': 'SELECT * FROM logs WHERE LOWER("Image") LIKE \'c:\\\\a_c*.exe\' ESCAPE \'\\\'',
@@ -72,7 +72,7 @@ EXPECTED = {
         'spark': "SELECT * FROM logs WHERE LOWER(`Image`) LIKE 'c:\\\\\\\\a_c*.exe' ESCAPE '\\\\'",
     },
     'literal_star': {
-        'splunk': '* | where match(CommandLine, "(?is)^.*a\\\\*b.*$")',
+        'splunk': '* | where match(CommandLine, "(?is)^.*a\\\\*b.*\\\\z")',
         'lucene': 'CommandLine:*a\\*b*',
         'kql': 'logs\n| where CommandLine contains "a*b"',
         'sqlite': 'SELECT * FROM logs WHERE LOWER("CommandLine") LIKE \'%a*b%\' ESCAPE \'\\\'',
@@ -117,7 +117,7 @@ EXPECTED = {
         'spark': "SELECT * FROM logs WHERE `CommandLine` RLIKE '(?i)^cmd.*/c'",
     },
     'cased': {
-        'splunk': '* | where match(Image, "(?s)^.*CMD\\\\.exe$")',
+        'splunk': '* | where match(Image, "(?s)^.*CMD\\\\.exe\\\\z")',
         'lucene': "ERROR: Lucene cannot express a case-sensitive (cased) match (field 'Image')",
         'kql': 'logs\n| where Image endswith_cs "CMD.exe"',
         'sqlite': 'SELECT * FROM logs WHERE "Image" GLOB \'*CMD.exe\'',
