@@ -7,12 +7,52 @@
 - Other nested dicts are flattened to dotted names (`a.b.c`); the top-level keys stay.
 - Where a logsource maps a rule field to a differently named event field (Security 4688's
   NewProcessName is the rules' Image), the alias is added (sigcc/data/windows_logsources.yml).
+- Nesting is bounded: an event deeper than `max_depth` levels (Options.max_event_depth's
+  default) is a ValueError naming the limit, found without recursion, so no event — however
+  deep, even cyclic — makes flattening, or the text of its values (values.to_text), raise
+  RecursionError.
 """
 from __future__ import annotations
 
 from functools import lru_cache
 
 from sigcc.compiler.logsources import field_aliases
+from sigcc.options import DEFAULT_OPTIONS
+from sigcc.runtime.json_text import depth_error
+
+# Events nested deeper than this are refused (ValueError) — the same limit, by default, that
+# the readers apply to the text (Options.max_event_depth); the event itself is level 1.
+MAX_EVENT_DEPTH = DEFAULT_OPTIONS.max_event_depth
+_CONTAINERS = (dict, list, tuple)
+_CLASSES = frozenset(_CONTAINERS)
+
+
+def too_deep(value, limit: int, depth: int = 1) -> bool:
+    """Does `value`, a dict/list/tuple at nesting level `depth`, reach past level `limit`?
+    Level by level, without recursion; a cycle is infinitely deep."""
+    level = [value]
+    while level:
+        if depth > limit:
+            return True
+        nxt = {}
+        for node in level:
+            for v in (node.values() if isinstance(node, dict) else node):
+                if isinstance(v, _CONTAINERS):
+                    nxt[id(v)] = v
+        level = list(nxt.values())
+        depth += 1
+    return False
+
+
+def _deep(value, depth: int, limit: int) -> None:
+    """Raise for a container value at level `depth` that reaches past `limit`."""
+    if too_deep(value, limit, depth):
+        raise ValueError(depth_error(limit).message)
+
+
+def _level(depth: int, limit: int) -> None:
+    if depth > limit:
+        raise ValueError(depth_error(limit).message)
 
 
 def _scalar(v):
@@ -24,52 +64,102 @@ def _scalar(v):
     return v
 
 
-def _leaves(node: dict, out: dict) -> None:
-    """Add the leaf fields of a UserData/other block by their own names (first one wins)."""
-    for k, v in node.items():
-        if k == "#attributes":
-            continue
-        if isinstance(v, dict) and "#text" not in v:
-            _leaves(v, out)
-        else:
+def _leaves(node: dict, out: dict, depth: int, limit: int) -> None:
+    """Add the leaf fields of a UserData/other block (a dict at level `depth`) by their own
+    names, depth first (first one wins)."""
+    _level(depth, limit)
+    stack = [(iter(node.items()), depth)]
+    while stack:
+        items, d = stack[-1]
+        for k, v in items:
+            c = v.__class__
+            if k == "#attributes":
+                if c is dict or c is list or c is tuple:
+                    _deep(v, d + 1, limit)
+                continue
+            if isinstance(v, dict) and "#text" not in v:
+                _level(d + 1, limit)
+                stack.append((iter(v.items()), d + 1))
+                break
+            if c is dict or c is list or c is tuple:
+                _deep(v, d + 1, limit)
             out.setdefault(k, _scalar(v))
-
-
-def flatten_windows(event: dict) -> dict:
-    out: dict = {}
-    system = event.get("System")
-    for k, v in (system.items() if isinstance(system, dict) else ()):
-        if v.__class__ is dict:
-            attrs = v.get("#attributes")
-            if attrs.__class__ is dict:
-                for a, av in attrs.items():
-                    out[f"{k}_{a}"] = av
-            if "#text" in v:
-                out[k] = v["#text"]
         else:
-            out[k] = v
+            stack.pop()
+
+
+_BLOCKS = ("UserData", "ProcessingErrorData", "DebugData")
+_KNOWN = frozenset(("System", "EventData") + _BLOCKS)
+
+
+def flatten_windows(event: dict, max_depth: int = MAX_EVENT_DEPTH, depth: int = 2) -> dict:
+    """The inner dict of an EVTX-shaped event (`event["Event"]`, at level `depth`) as fields.
+    Every part of it, flattened or not, must lie within `max_depth` levels."""
+    lim = max_depth
+    _level(depth, lim)
+    out: dict = {}
+    for k, v in event.items():
+        if k not in _KNOWN and v.__class__ in _CLASSES:
+            _deep(v, depth + 1, lim)
+    d = depth + 2  # the level of a System or EventData value
+    system = event.get("System")
+    if isinstance(system, dict):
+        _level(d - 1, lim)
+        for k, v in system.items():
+            c = v.__class__
+            if c is dict:
+                _level(d, lim)
+                for part, pv in v.items():
+                    pc = pv.__class__
+                    if part == "#attributes" and pc is dict:
+                        _level(d + 1, lim)
+                        for a, av in pv.items():
+                            if av.__class__ in _CLASSES:
+                                _deep(av, d + 2, lim)
+                            out[f"{k}_{a}"] = av
+                    else:
+                        if pc is dict or pc is list or pc is tuple:
+                            _deep(pv, d + 1, lim)
+                        if part == "#text":
+                            out[k] = pv
+            else:
+                if c is list or c is tuple:
+                    _deep(v, d, lim)
+                out[k] = v
+    elif system.__class__ in _CLASSES:
+        _deep(system, d - 1, lim)
     data = event.get("EventData")
     if isinstance(data, dict):
+        _level(d - 1, lim)
         for k, v in data.items():
-            if v.__class__ is dict:  # {'#text': x} -> x; attributes only -> None
+            c = v.__class__
+            if c is dict:  # {'#text': x} -> x; attributes only -> None
+                _deep(v, d, lim)
                 v = v.get("#text")
-            elif k == "Data" and v.__class__ is list and v and isinstance(v[0], dict):
-                for d in v:  # <Data Name="x">y</Data> exported as a list of objects
-                    name = (d.get("#attributes") or {}).get("Name")
-                    if name:
-                        out[name] = d.get("#text")
-                continue
+            elif c is list or c is tuple:
+                _deep(v, d, lim)
+                if k == "Data" and c is list and v and isinstance(v[0], dict):
+                    for item in v:  # <Data Name="x">y</Data> exported as a list of objects
+                        attrs = item.get("#attributes") if item.__class__ is dict else None
+                        name = attrs.get("Name") if attrs.__class__ is dict else None
+                        if name:
+                            out[name] = item.get("#text")
+                    continue
             if k != "#attributes":
                 out[k] = v
     elif data is not None:
+        if data.__class__ in _CLASSES:
+            _deep(data, d - 1, lim)
         out["EventData"] = data
-    for block in ("UserData", "ProcessingErrorData", "DebugData"):
+    for block in _BLOCKS:
         node = event.get(block)
         if isinstance(node, dict):
             extra: dict = {}
-            _leaves(node, extra)
+            _leaves(node, extra, d - 1, lim)
             for k, v in extra.items():
                 out.setdefault(k, v)
+        elif node.__class__ in _CLASSES:
+            _deep(node, d - 1, lim)
     _add_aliases(out)
     return out
 
@@ -86,7 +176,7 @@ def _add_aliases(out: dict) -> None:
         return
     try:
         key = (channel.lower(), int(out.get("EventID")))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return
     aliases = _alias_table().get(key)
     if aliases:
@@ -95,31 +185,45 @@ def _add_aliases(out: dict) -> None:
                 out[rule_field] = out[event_field]
 
 
-def _flatten_nested(node: dict, prefix: str, out: dict) -> None:
-    for k, v in node.items():
-        name = f"{prefix}{k}"
-        if isinstance(v, dict):
-            _flatten_nested(v, name + ".", out)
+def _flatten_nested(node: dict, prefix: str, out: dict, depth: int, limit: int) -> None:
+    """A dict at level `depth` as dotted names (`a.b.c`), depth first in key order."""
+    _level(depth, limit)
+    stack = [(iter(node.items()), prefix, depth)]
+    while stack:
+        items, pre, d = stack[-1]
+        for k, v in items:
+            if isinstance(v, dict):
+                _level(d + 1, limit)
+                stack.append((iter(v.items()), f"{pre}{k}.", d + 1))
+                break
+            if v.__class__ in _CLASSES:
+                _deep(v, d + 1, limit)
+            out[f"{pre}{k}"] = v
         else:
-            out[name] = v
+            stack.pop()
 
 
-def flatten(event: dict, lower_names: bool = False) -> dict:
-    """One event as a flat dict of field -> value (see the module docstring)."""
+def flatten(event: dict, lower_names: bool = False, max_depth: int = MAX_EVENT_DEPTH) -> dict:
+    """One event as a flat dict of field -> value (see the module docstring).
+
+    Raises ValueError, naming max_event_depth, for an event nested deeper than `max_depth`
+    levels (the event itself is level 1). The readers refuse such events the same way, as a
+    reported problem, so only a dict given to `Ruleset.match` directly can raise here."""
     inner = event.get("Event")
     if isinstance(inner, dict) and "System" in inner:
-        out = flatten_windows(inner)
-    elif any(isinstance(v, dict) for v in event.values()):
+        for k, v in event.items():
+            if k != "Event" and v.__class__ in _CLASSES:
+                _deep(v, 2, max_depth)
+        out = flatten_windows(inner, max_depth)
+    else:
         out = {}
         for k, v in event.items():
             if isinstance(v, dict):
-                _flatten_nested(v, f"{k}.", out)
+                _flatten_nested(v, f"{k}.", out, 2, max_depth)
             else:
+                if v.__class__ in _CLASSES:
+                    _deep(v, 2, max_depth)
                 out[k] = v
-        if "Channel" in out and "EventID" in out:
-            _add_aliases(out)
-    else:
-        out = dict(event)
         if "Channel" in out and "EventID" in out:
             _add_aliases(out)
     if lower_names:

@@ -100,14 +100,20 @@ def to_text(v):
         return str(v)
     if t is float:
         return str(int(v)) if v.is_integer() else repr(v)
-    if t is list or t is tuple or t is Multi:
+    if t is list or t is tuple or t is Multi:  # nested lists flattened, without recursion
         out = []
-        for x in v:
-            x = to_text(x)
-            if x.__class__ is Multi:
-                out.extend(x)
-            elif x is not ABSENT:
-                out.append(x)
+        stack = [iter(v)]
+        while stack:
+            for x in stack[-1]:
+                c = x.__class__
+                if c is list or c is tuple or c is Multi:
+                    stack.append(iter(x))
+                    break
+                x = to_text(x)
+                if x is not ABSENT:
+                    out.append(x)
+            else:
+                stack.pop()
         return Multi(out)
     if t is dict:
         return json.dumps(v, sort_keys=True, default=str)
