@@ -163,7 +163,7 @@ def cmd_scan(ns) -> int:
     progress = Progress(ns.progress)
     t0 = time.perf_counter()
     try:
-        for item in read_events(ns.inputs):
+        for item in read_events(ns.inputs, options=_options(ns)):
             if isinstance(item, Problem):
                 summary.problem(item)
                 print(f"sigcc: skipped {item.file}"

@@ -1,41 +1,39 @@
 """Event inputs: .evtx (via the `evtx` package), .json, .jsonl/.ndjson, directories, stdin.
 
 `read_events` yields `Record`s and, for whatever could not be read, `Problem`s: an
-unreadable file or a malformed line is counted and reported, never silently dropped.
+unreadable file, a malformed line or element, an event over a limit, EVTX records a file
+announces but does not yield — each reported and counted, never silently dropped, and one
+bad event never stops the rest.
 Record numbers: EventRecordID for EVTX, the line number (from 1) for JSONL, the object's
 position (from 1) for .json files (an array, one object, or objects one after another).
+
+Limits, from the Options passed in (each hit is a Problem naming the limit):
+- max_event_bytes: a JSONL line, a .json element, an EVTX record's JSON. A JSONL line is
+  read at most that far (the rest of a longer line is skipped unread), a .json file is
+  mapped, not read into memory, and a longer element is never copied out of it.
+- max_event_depth: nesting of objects and arrays in one event, checked on the text before
+  it is parsed (see json_text.decode).
 """
 from __future__ import annotations
 
+import mmap
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Union
+from typing import IO, Iterable, Iterator
 
-import orjson
+from sigcc.options import DEFAULT_OPTIONS, Options
+from sigcc.runtime.items import Item, Problem, Record, event_item
+from sigcc.runtime.json_text import (FAST_DEPTH, EventError, Lines, decode, depth_error, size_error,
+                                     spans)
 
 EVTX_SUFFIXES = (".evtx",)
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 JSON_SUFFIXES = (".json",)
 SUFFIXES = EVTX_SUFFIXES + JSONL_SUFFIXES + JSON_SUFFIXES
 
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    file: str
-    record: int
-    event: dict
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    file: str
-    record: int | None  # None: the whole file
-    message: str
-
-
-Item = Union[Record, Problem]
+__all__ = ["Item", "Problem", "Record", "input_files", "read_events", "read_file",
+           "read_json", "read_jsonl_stream"]
 
 
 def input_files(paths: Iterable[str]) -> Iterator[str | Problem]:
@@ -57,7 +55,8 @@ def input_files(paths: Iterable[str]) -> Iterator[str | Problem]:
             yield Problem(str(path), None, "no such file or directory")
 
 
-def read_events(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterator[Item]:
+def read_events(paths: Iterable[str], stdin: IO[bytes] | None = None, *,
+                options: Options = DEFAULT_OPTIONS) -> Iterator[Item]:
     for f in input_files(paths):
         if isinstance(f, Problem):
             yield f
@@ -66,17 +65,19 @@ def read_events(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
             if stream is None:  # started with stdin closed (`<&-`) or detached
                 yield Problem("<stdin>", None, "standard input is closed; nothing to read from '-'")
                 continue
-            yield from read_jsonl_stream(stream, "<stdin>")
+            yield from read_jsonl_stream(stream, "<stdin>", options)
         else:
-            yield from read_file(f)
+            yield from read_file(f, options)
 
 
-def read_file(path: str) -> Iterator[Item]:
+def read_file(path: str, options: Options = DEFAULT_OPTIONS) -> Iterator[Item]:
     suffix = os.path.splitext(path)[1].lower()
     if suffix in EVTX_SUFFIXES:
-        yield from read_evtx(path)
+        from sigcc.runtime.evtx_reader import read_evtx
+
+        yield from read_evtx(path, options)
     elif suffix in JSON_SUFFIXES:
-        yield from read_json(path)
+        yield from read_json(path, options)
     elif suffix in JSONL_SUFFIXES:
         try:
             fh = open(path, "rb")
@@ -84,90 +85,76 @@ def read_file(path: str) -> Iterator[Item]:
             yield Problem(path, None, f"cannot open: {exc.strerror}")
             return
         with fh:
-            yield from read_jsonl_stream(fh, path)
+            yield from read_jsonl_stream(fh, path, options)
     else:
         yield Problem(path, None, f"unsupported input type {suffix or '(none)'}; "
                                   "use .evtx, .json, .jsonl or '-' for JSONL on stdin")
 
 
-def _record(file: str, n: int, obj) -> Item:
-    """An event is a JSON object; anything else is reported where it stands."""
-    if isinstance(obj, dict):
-        return Record(file, n, obj)
-    return Problem(file, n, f"not a JSON object but a {type(obj).__name__}")
+def _bad(file: str, n: int, err: EventError, message: str | None = None) -> Problem:
+    return Problem(file, n, message or err.message, lost=1, limit=err.limit)
 
 
-def read_jsonl_stream(fh: IO[bytes], name: str) -> Iterator[Item]:
-    for n, line in enumerate(fh, 1):
-        if not line.strip():
+def read_jsonl_stream(fh: IO[bytes], name: str, options: Options = DEFAULT_OPTIONS) -> Iterator[Item]:
+    limit, depth = options.max_event_bytes, options.max_event_depth
+    readline = fh.readline
+    n = 0
+    while True:
+        line = readline(limit + 1)
+        if not line:
+            return
+        n += 1
+        if len(line) > limit and line[-1:] != b"\n":  # longer than the limit: skip the rest
+            size = len(line)
+            while line and line[-1:] != b"\n":
+                line = readline(1 << 16)
+                size += len(line)
+            yield _bad(name, n, size_error(size - (line[-1:] == b"\n"), limit, "line"))
             continue
-        try:
-            obj = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            yield Problem(name, n, f"malformed JSON: {exc}")
+        if line.isspace():
             continue
-        yield _record(name, n, obj)
+        value = decode(line, depth)
+        yield _bad(name, n, value) if value.__class__ is EventError else event_item(name, n, value)
 
 
-def read_json(path: str) -> Iterator[Item]:
-    import json
-
+def read_json(path: str, options: Options = DEFAULT_OPTIONS) -> Iterator[Item]:
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        fh = open(path, "rb")
     except OSError as exc:
         yield Problem(path, None, f"cannot open: {exc.strerror}")
         return
-    try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        obj = None
-        text = data.decode("utf-8", errors="replace")
-        decoder = json.JSONDecoder()
-        i, n, k = 0, len(text), 0
-        while True:
-            while i < n and text[i].isspace():
-                i += 1
-            if i >= n:
-                break
-            k += 1
-            try:
-                item, i = decoder.raw_decode(text, i)
-            except json.JSONDecodeError as exc:
-                yield Problem(path, k, f"malformed JSON at line {exc.lineno}: {exc.msg}")
-                return
-            yield _record(path, k, item)
-        return
-    items = obj if isinstance(obj, list) else [obj]
-    for k, item in enumerate(items, 1):
-        yield _record(path, k, item)
-
-
-def read_evtx(path: str) -> Iterator[Item]:
-    import evtx
-
-    try:
-        parser = evtx.PyEvtxParser(path)
-        it = iter(parser.records_json())
-    except Exception as exc:  # the evtx package raises plain RuntimeError/OSError
-        yield Problem(path, None, f"not a readable EVTX file: {exc}")
-        return
-    failures = 0
-    while True:
+    with fh:
         try:
-            r = next(it)
-        except StopIteration:
+            size = os.fstat(fh.fileno()).st_size
+            text = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        except (OSError, ValueError) as exc:
+            yield Problem(path, None, f"cannot read: {exc}")
             return
-        except Exception as exc:
-            failures += 1
-            yield Problem(path, None, f"damaged EVTX record: {exc}")
-            if failures > 1000:
-                yield Problem(path, None, "too many damaged records; rest of the file skipped")
-                return
-            continue
         try:
-            event = orjson.loads(r["data"])
-        except orjson.JSONDecodeError as exc:
-            yield Problem(path, r.get("event_record_id"), f"record is not valid JSON: {exc}")
+            yield from _json_values(text, path, options)
+        finally:
+            if size:
+                text.close()
+
+
+def _json_values(text, path: str, options: Options) -> Iterator[Item]:
+    limit, depth = options.max_event_bytes, options.max_event_depth
+    lines = Lines(text)
+    for k, span in enumerate(spans(text, fast=depth >= FAST_DEPTH), 1):
+        if span.end - span.start > limit:
+            err = size_error(span.end - span.start, limit, "element")
+        elif span.depth > depth:
+            err = depth_error(depth)
+        elif span.error is not None:
+            line, col = lines.at(span.start)
+            yield Problem(path, k, f"malformed JSON at line {line}, column {col}: {span.error}", lost=1)
             continue
-        yield Record(path, r["event_record_id"], event)
+        else:
+            value = decode(text[span.start:span.end], None)
+            if value.__class__ is not EventError:
+                yield event_item(path, k, value)
+                continue
+            err = value
+        line, col = lines.at(span.start + (err.pos or 0))
+        yield _bad(path, k, err, f"malformed JSON at line {line}, column {col}: {err.reason}"
+                   if err.reason else f"{err.message} (at line {line}, column {col})")

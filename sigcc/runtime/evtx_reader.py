@@ -1,0 +1,175 @@
+""".evtx files: every record the file's headers announce is read, or counted as lost.
+
+Left to itself, the `evtx` package reads what it can and says nothing about the rest: a file
+cut short ends the iteration without an error (at 4,608 bytes: 0 of 3,561 records and no
+message), a chunk it cannot use is skipped or ends the file, and a Rust panic surfaces as
+`pyo3_runtime.PanicException`, a BaseException. So a file is read here chunk by chunk:
+`evtx_layout` reads the file header and each chunk header (what the file announces), each
+chunk that has a header is handed to `evtx` alone, as a one-chunk file (so a chunk is read
+even when the file header or its own magic is damaged, and a chunk cut short is read up to
+where it ends), and for each chunk — or run of chunks without a usable header — whatever it
+announced and did not yield is one `Problem` naming the file, the chunks, the record ids,
+the count lost and the reason (`Problem.lost` carries the count).
+
+Records are numbered by EventRecordID as before. Each record's JSON goes through
+`json_text.decode`, with the event size and depth limits of the scan's Options.
+"""
+from __future__ import annotations
+
+import io
+import os
+from typing import Iterator
+
+from sigcc.options import DEFAULT_OPTIONS, Options
+from sigcc.runtime.evtx_layout import (CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, MAX_RECORDS_PER_CHUNK,
+                                       Announced, FileHeader, Slot, announce, one_chunk_file,
+                                       parse_chunk_header, parse_file_header, records_intact)
+from sigcc.runtime.items import Item, Problem, event_item
+from sigcc.runtime.json_text import EventError, decode, size_error
+
+
+def read_evtx(path: str, options: Options = DEFAULT_OPTIONS) -> Iterator[Item]:
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        yield Problem(path, None, f"cannot open: {exc.strerror}")
+        return
+    with fh:
+        yield from _read(fh, path, options)
+
+
+def _read(fh, path: str, options: Options) -> Iterator[Item]:
+    size = os.fstat(fh.fileno()).st_size
+    first = fh.read(FILE_HEADER_SIZE)
+    header = parse_file_header(first)
+    slots = _slots(fh, size, header)
+    if header is None and not any(s.header is not None and s.header.magic for s in slots):
+        if first.startswith(FILE_MAGIC):
+            yield Problem(path, None, f"the file ends inside its header ({size:,} bytes); "
+                                      "it holds no records")
+        else:
+            yield Problem(path, None, "not an EVTX file: no 'ElfFile' file header and no 'ElfChnk' chunk")
+        return
+    plan = announce(slots, header)
+    owner = {i: k for k, a in enumerate(plan) for i in a.slots}
+    pending = [len(a.slots) for a in plan]
+    got = [0] * len(plan)
+    reasons: list[list[str]] = [[] for _ in plan]
+    for slot in slots:
+        k = owner.get(slot.index)
+        if slot.header is not None:  # something to parse, even from a damaged header
+            notes = reasons[k] if k is not None else []
+            for item in _chunk(fh, slot, path, options, notes):
+                if k is not None:
+                    got[k] += 1
+                yield item
+        if k is not None:
+            pending[k] -= 1
+            if pending[k] == 0:
+                p = _loss(path, plan[k], got[k], reasons[k], slots, header, size)
+                if p is not None:
+                    yield p
+
+
+def _slots(fh, size: int, header: FileHeader | None) -> list[Slot]:
+    present = -(-(size - FILE_HEADER_SIZE) // CHUNK_SIZE) if size > FILE_HEADER_SIZE else 0
+    n = max(present, header.chunk_count) if header is not None and header.intact else present
+    out = []
+    for i in range(n):
+        off = FILE_HEADER_SIZE + i * CHUNK_SIZE
+        if off >= size:
+            out.append(Slot(i, 0, None))
+            continue
+        fh.seek(off)
+        out.append(Slot(i, min(CHUNK_SIZE, size - off), parse_chunk_header(fh.read(512))))
+    return out
+
+
+def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> Iterator[Item]:
+    """The records `evtx` reads from one chunk, alone; why it stopped goes to `reasons`."""
+    import evtx
+
+    fh.seek(FILE_HEADER_SIZE + slot.index * CHUNK_SIZE)
+    data = fh.read(CHUNK_SIZE)
+    h = slot.header
+    buf = io.BytesIO(one_chunk_file(data, h.last_id + 1 if h.intact else 0))
+    n = 0
+    try:
+        it = iter(evtx.PyEvtxParser(buf, number_of_threads=1, indent=False).records_json())
+        while True:
+            try:
+                r = next(it)
+            except StopIteration:
+                break
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # RuntimeError per bad record; PanicException
+                reasons.append(_message(exc))
+                if type(exc).__name__ == "PanicException" or len(reasons) > MAX_RECORDS_PER_CHUNK:
+                    break
+                continue
+            n += 1
+            yield _record(path, r, options)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # the parser refused the chunk as a whole
+        reasons.append(_message(exc))
+    if h.intact and n < h.count and slot.size == CHUNK_SIZE and not records_intact(data, h):
+        reasons.append("the chunk's records checksum does not match")
+
+
+def _message(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+def _record(path: str, r: dict, options: Options) -> Item:
+    rid, text = r["event_record_id"], r["data"].encode()  # the evtx package's record dict
+    if len(text) > options.max_event_bytes:
+        err = size_error(len(text), options.max_event_bytes, "record")
+    else:
+        value = decode(text, options.max_event_depth)
+        if value.__class__ is not EventError:
+            return event_item(path, rid, value)
+        err = value
+    return Problem(path, rid, f"record is not an event: {err.message}", lost=1, limit=err.limit)
+
+
+def _loss(path: str, a: Announced, got: int, reasons: list[str], slots: list[Slot],
+          header: FileHeader | None, size: int) -> Problem | None:
+    lost = a.count - got
+    if lost <= 0:
+        return None
+    ids = (f"record ids {a.first_id}-{a.first_id + a.count - 1}" if a.first_id is not None
+           else "record ids unknown")
+    by_state: dict[str, list[int]] = {}
+    for i in a.slots:
+        by_state.setdefault(slots[i].state, []).append(i)
+    why = [f"{_chunks(idx)} {_STATES[state]}" for state, idx in by_state.items() if state in _STATES]
+    if "cut" in by_state or "missing" in by_state:
+        why.append(f"the file ends at byte {size:,}" + (
+            f", its header announces {header.chunk_count:,} chunks"
+            f" ({FILE_HEADER_SIZE + header.chunk_count * CHUNK_SIZE:,} bytes)"
+            if header is not None and header.intact else ""))
+    if reasons:
+        more = f" (and {len(reasons) - 1:,} more errors)" if len(reasons) > 1 else ""
+        why.append(f"the evtx parser says: {reasons[0]}{more}")
+    if header is None or not header.intact:
+        why.append("the file header is damaged, so the chunk count and last record id are unknown")
+    head = f"{lost:,} of {a.count:,}" if a.exact else f"up to {lost:,}"
+    return Problem(path, None, f"{_chunks(a.slots)}: {head} records lost ({ids}): " + "; ".join(why),
+                   lost=lost)
+
+
+_STATES = {"cut": "cut short", "missing": "missing",
+           "damaged": "with a damaged header (wrong magic or checksum: the records it held are "
+                      "counted from its neighbours)"}
+
+
+def _chunks(idx) -> str:
+    idx = list(idx)
+    if len(idx) == 1:
+        return f"chunk {idx[0]}"
+    if idx == list(range(idx[0], idx[0] + len(idx))):
+        return f"chunks {idx[0]}-{idx[-1]}"
+    return "chunks " + ", ".join(map(str, idx))

@@ -1,0 +1,36 @@
+"""What the readers yield: a `Record` (one event) or a `Problem` (what could not be read)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    file: str
+    record: int
+    event: dict
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something not read. `record` names the one record (None: not one record); `lost` is
+    how many records it stands for (1 for one record, the count for a range of EVTX records,
+    0 when unknown: a file that could not be read at all); `limit` names the Options field
+    whose limit was hit, if one was."""
+
+    file: str
+    record: int | None
+    message: str
+    lost: int = 0
+    limit: str | None = None
+
+
+Item = Union[Record, Problem]
+
+
+def event_item(file: str, n, value) -> Item:
+    """An event is a JSON object; anything else is reported where it stands."""
+    if value.__class__ is dict:
+        return Record(file, n, value)
+    return Problem(file, n, f"not a JSON object but a {type(value).__name__}", lost=1)
