@@ -18,7 +18,8 @@ class Summary:
         self.matches = 0
         self.by_rule: Counter = Counter()
         self.by_level: Counter = Counter()
-        self.problems: Counter = Counter()  # kind -> count
+        self.problems: Counter = Counter()  # kind -> count, in the order first seen
+        self._unreadable: set[str] = set()
         self.rule_errors = 0
         self.seconds = 0.0
 
@@ -28,7 +29,19 @@ class Summary:
         self.by_level[m.level or "-"] += 1
 
     def problem(self, p) -> None:
-        self.problems["unreadable files" if p.record is None else "malformed records"] += 1
+        """Count a reader's Problem in the right words: records a file announced and did
+        not yield are "records lost" (by their count, `p.lost`); one record, line or element
+        not read is a "malformed record", or a "record over <limit>" when it hit a limit;
+        anything else is an unreadable file (each file counted once)."""
+        if p.record is None and p.lost:
+            self.problems["records lost"] += p.lost
+        elif p.limit:
+            self.problems[f"records over {p.limit}"] += 1
+        elif p.record is not None:
+            self.problems["malformed records"] += 1
+        elif p.file not in self._unreadable:
+            self._unreadable.add(p.file)
+            self.problems["unreadable files"] += 1
 
     @property
     def skipped(self) -> int:
