@@ -98,6 +98,7 @@ class Options:
             "logsource": self.logsource,
             "dispatch": self.dispatch,
             "prefilter": self.prefilter,
+            "regex_timeout": self.regex_timeout,
         }
 
 

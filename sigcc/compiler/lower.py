@@ -119,6 +119,7 @@ def lower_document(doc: Document, options: Options) -> Lowered:
             diags.append(exc.diagnostic(span, rule_id, title))
             continue
         searches.append(Search(str(name), expr, span.line))
+        diags.extend(modifiers.regex_warnings(expr, rule_id, title))  # bounded-engine regexes
     if "timeframe" in detection:
         warn("legacy-timeframe", "'timeframe' in detection is legacy and ignored",
              _pos(detection, "timeframe", file),

@@ -15,10 +15,11 @@ import re
 from dataclasses import dataclass, field, replace
 
 from sigcc.compiler import patterns
-from sigcc.compiler.ir import (BoolEq, Cidr, Compare, Exists, FieldRef, Null, NumEq, RegexMatch,
-                               StrMatch, Test, TimePart, Wild)
-from sigcc.diagnostics import SigmaError
+from sigcc.compiler.ir import (And, BoolEq, Cidr, Compare, Exists, FieldRef, Match, Not, Null, NumEq,
+                               Or, RegexMatch, StrMatch, Test, TimePart, Wild)
+from sigcc.diagnostics import Diagnostic, SigmaError
 from sigcc.options import Options
+from sigcc.runtime import regex_engine
 
 
 # --- values in flight ---------------------------------------------------------------------
@@ -219,16 +220,25 @@ def _windash(values, item: Item):
     return out
 
 
+def _check_regex(item: Item, mod: str, pattern: str, flags: str) -> None:
+    """The pattern compiles with Python's re and can run exactly in bounded time."""
+    try:
+        regex_engine.check(pattern, flags)
+    except re.error as exc:
+        raise _fail(item, mod, f"invalid regular expression {pattern!r}: {exc}",
+                    hint="sigcc uses Python's re syntax (close to PCRE); fix the pattern") from None
+    except (regex_engine.RegexUnsupported, RecursionError) as exc:
+        raise _fail(item, mod, f"regular expression {pattern!r} is not supported: {exc}",
+                    hint="without the i flag, spell the letters' cases out ([Ss]); or match "
+                         "without the back-reference") from None
+
+
 def _re(values, item: Item):
     out = []
     for v in values:
         if not isinstance(v, VStr):
             raise _fail(item, "re", f"needs a string pattern, got {_describe(v)}")
-        try:
-            re.compile(v.raw)
-        except re.error as exc:
-            raise _fail(item, "re", f"invalid regular expression {v.raw!r}: {exc}",
-                        hint="sigcc uses Python's re syntax (close to PCRE); fix the pattern") from None
+        _check_regex(item, "re", v.raw, "")
         out.append(VTest(RegexMatch(v.raw, "")))
     return out
 
@@ -241,9 +251,37 @@ def _re_flag(flag: str, name: str):
                 raise _fail(item, name, "is a flag of 're' and must follow it",
                             hint=f"write '|re|{name}'")
             flags = "".join(sorted(set(v.test.flags) | {flag}))
+            _check_regex(item, name, v.test.pattern, flags)
             out.append(VTest(replace(v.test, flags=flags)))
         return out
     return modify
+
+
+def regex_warnings(expr, rule_id: str | None, title: str | None) -> list[Diagnostic]:
+    """A `regex-bounded-engine` warning for each regex in a search expression that runs,
+    for some values, on the bounded engine (sigcc/runtime/regex_engine.py)."""
+    out, seen = [], set()
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (And, Or)):
+            stack.extend(reversed(e.items))
+        elif isinstance(e, Not):
+            stack.append(e.item)
+        elif isinstance(e, Match) and isinstance(e.test, RegexMatch) and e.test not in seen:
+            seen.add(e.test)
+            reason = regex_engine.bounded_reason(e.test.pattern, e.test.flags)
+            if reason:
+                out.append(Diagnostic(
+                    "regex-bounded-engine",
+                    f"regex {e.test.pattern!r} uses {reason}: the linear-time engine cannot run "
+                    "it, so it runs on the bounded engine, where a test that takes longer than "
+                    "Options.regex_timeout is an error of this rule for that event", e.span,
+                    rule_id, title,
+                    "rewrite it without look-arounds, back-references, atomic groups or "
+                    "possessive repeats (and with '$' only at the end) if you can",
+                    "warning"))
+    return out
 
 
 def _cidr(values, item: Item):
@@ -431,4 +469,4 @@ def keyword_test(test: Test, options: Options) -> Test:
     return test
 
 
-__all__ = ["MODIFIERS", "Item", "apply", "keyword_test", "WINDASH_CHARS", "Wild"]
+__all__ = ["MODIFIERS", "Item", "apply", "keyword_test", "regex_warnings", "WINDASH_CHARS", "Wild"]

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import ahocorasick
 
+from sigcc.runtime.regex_engine import Regex
 from sigcc.runtime.values import ABSENT, ALL_TEXT, ALL_VALUES, SEP, STR_TEXT, Multi, to_text
 
 __all__ = ["ABSENT", "ALL_VALUES", "ALL_TEXT", "STR_TEXT", "Multi", "regex", "network",
@@ -20,12 +21,11 @@ __all__ = ["ABSENT", "ALL_VALUES", "ALL_TEXT", "STR_TEXT", "Multi", "regex", "ne
            "literals", "contains_any"]
 
 
-def regex(pattern: str, flags: str = ""):
-    """Compile a rule's regex; flags is a string of i/m/s (and S for DOTALL globs)."""
-    f = 0
-    for c in flags:
-        f |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}[c]
-    return re.compile(pattern, f)
+def regex(pattern: str, flags: str = "", timeout: float | None = 0.5) -> Regex:
+    """A rule's regex or a glob's (flags: a string of i/m/s; globs use s): Python `re`
+    semantics in linear time (runtime/regex_engine.py), compiled on first use; `timeout`
+    (Options.regex_timeout) bounds each test of the few patterns that need the bounded engine."""
+    return Regex(pattern, flags, timeout)
 
 
 def one_of(v, values: frozenset) -> bool:
@@ -60,16 +60,16 @@ def network(text: str):
     return ipaddress.ip_network(text, strict=False)
 
 
-def fullmatch(rx, v) -> bool:
+def fullmatch(rx: Regex, v) -> bool:
     if v.__class__ is str:
-        return rx.fullmatch(v) is not None
-    return v.__class__ is Multi and any(rx.fullmatch(x) is not None for x in v)
+        return rx.fullmatch(v)
+    return v.__class__ is Multi and any(map(rx.fullmatch, v))
 
 
-def search(rx, v) -> bool:
+def search(rx: Regex, v) -> bool:
     if v.__class__ is str:
-        return rx.search(v) is not None
-    return v.__class__ is Multi and any(rx.search(x) is not None for x in v)
+        return rx.search(v)
+    return v.__class__ is Multi and any(map(rx.search, v))
 
 
 @lru_cache(maxsize=4096)

@@ -119,7 +119,7 @@ class Emitter:
                 v = f"{cache}[{text}]"
             return self.string(v, t) if isinstance(t, StrMatch) else self.any_of(v, t)
         if isinstance(t, RegexMatch):
-            rx = self.consts.add("RX", f"regex({t.pattern!r}, {t.flags!r})")
+            rx = self.consts.add("RX", f"regex({t.pattern!r}, {t.flags!r}, OPTIONS['regex_timeout'])")
             return f"search({rx}, {self._read('tc', f)})"
         if isinstance(t, NumEq):
             return f"{self._read('lc', f)} == {number_text(t.value)!r}"
@@ -170,5 +170,5 @@ class Emitter:
             return f"{value!r} in {v}"
         if kind == "any":  # `*`: any value at all; a list needs an element (Multi(()) has none)
             return f"'' in {v}"
-        rx = self.consts.add("GLOB", f"regex({patterns.to_regex(value)!r}, 's')")
+        rx = self.consts.add("GLOB", f"regex({patterns.to_regex(value)!r}, 's', OPTIONS['regex_timeout'])")
         return f"fullmatch({rx}, {v})"

@@ -4,9 +4,9 @@
 from sigcc.runtime.helpers import ABSENT, ALL_VALUES, ALL_TEXT, STR_TEXT, Multi, regex, network, fullmatch, search, in_network, compare, fieldref, timepart, one_of, literals, contains_any
 
 SIGCC_FORMAT = 2
-OPTIONS = {'collapse_whitespace': False, 'field_names': 'sensitive', 'logsource': 'windows', 'dispatch': True, 'prefilter': True}
+OPTIONS = {'collapse_whitespace': False, 'field_names': 'sensitive', 'logsource': 'windows', 'dispatch': True, 'prefilter': True, 'regex_timeout': 0.5}
 
-_GLOB0 = regex('.*\\.vb.', 's')
+_GLOB0 = regex('.*\\.vb.', 's', OPTIONS['regex_timeout'])
 
 # --- logsource conditions: an event is only tested against rules whose logsource it is ---
 

@@ -4,11 +4,11 @@
 from sigcc.runtime.helpers import ABSENT, ALL_VALUES, ALL_TEXT, STR_TEXT, Multi, regex, network, fullmatch, search, in_network, compare, fieldref, timepart, one_of, literals, contains_any
 
 SIGCC_FORMAT = 2
-OPTIONS = {'collapse_whitespace': False, 'field_names': 'sensitive', 'logsource': 'windows', 'dispatch': True, 'prefilter': True}
+OPTIONS = {'collapse_whitespace': False, 'field_names': 'sensitive', 'logsource': 'windows', 'dispatch': True, 'prefilter': True, 'regex_timeout': 0.5}
 
-_GLOB0 = regex('.*mimi.*katz.*', 's')
-_RX1 = regex('\\b(dump|lsa)::[a-z]+', 'i')
-_GLOB2 = regex('Admin.', 's')
+_GLOB0 = regex('.*mimi.*katz.*', 's', OPTIONS['regex_timeout'])
+_RX1 = regex('\\b(dump|lsa)::[a-z]+', 'i', OPTIONS['regex_timeout'])
+_GLOB2 = regex('Admin.', 's', OPTIONS['regex_timeout'])
 
 # --- logsource conditions: an event is only tested against rules whose logsource it is ---
 

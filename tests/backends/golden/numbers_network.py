@@ -4,7 +4,7 @@
 from sigcc.runtime.helpers import ABSENT, ALL_VALUES, ALL_TEXT, STR_TEXT, Multi, regex, network, fullmatch, search, in_network, compare, fieldref, timepart, one_of, literals, contains_any
 
 SIGCC_FORMAT = 2
-OPTIONS = {'collapse_whitespace': False, 'field_names': 'sensitive', 'logsource': 'windows', 'dispatch': True, 'prefilter': True}
+OPTIONS = {'collapse_whitespace': False, 'field_names': 'sensitive', 'logsource': 'windows', 'dispatch': True, 'prefilter': True, 'regex_timeout': 0.5}
 
 _NET0 = network('10.0.0.0/8')
 _NET1 = network('fe80::/10')
