@@ -39,12 +39,17 @@ class Options:
     Resource limits (each one hit is a diagnostic or a reported problem naming the limit,
     never a hang, a crash or a silent drop; see "Robustness" in the README):
     max_rule_file_bytes
-        Largest rule file read (SigmaHQ's largest is ~300 kB).
+        Largest rule file read (SigmaHQ's largest is ~300 kB); also the most characters of
+        text one file's values may expand to through YAML aliases.
     max_yaml_nodes
         Most YAML nodes one rule file may hold after alias expansion: an alias counts as
-        often as it is used, so an alias bomb is refused before it is expanded.
+        often as it is used and a global document once per document it is merged into, so
+        an alias bomb is refused before it is expanded (SigmaHQ's largest file: ~4,500).
     max_depth
-        Deepest nesting of a condition (parentheses and `not`) and of a rule's YAML values.
+        Deepest nesting of a condition (parentheses and `not`) and of a rule's YAML values
+        (SigmaHQ's deepest: 3 and 5). Every depth up to it compiles, imports, matches and
+        converts to every target, whatever the shape; SQLite's parser is the first to give
+        up above it (at 15, for and/or alternating twice per level).
     max_event_bytes
         Largest single event read (a JSONL line, a .json element, an EVTX record).
     max_event_depth
@@ -73,7 +78,7 @@ class Options:
     max_expansion: int = 4096
     max_rule_file_bytes: int = 4 << 20
     max_yaml_nodes: int = 200_000
-    max_depth: int = 64
+    max_depth: int = 12
     max_event_bytes: int = 16 << 20
     max_event_depth: int = 100
     regex_timeout: float = 0.5

@@ -6,7 +6,6 @@ and its `1 of x*` / `all of them` expanded into Refs to those identifiers.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sigcc.compiler import modifiers
@@ -143,7 +142,7 @@ def lower_document(doc: Document, options: Options) -> Lowered:
                 continue
             texts.append(text)
             try:
-                parts.append(resolve(parse_condition(text), text, all_names))
+                parts.append(resolve(parse_condition(text, options.max_depth), text, all_names))
             except SigmaError as exc:
                 diags.append(exc.diagnostic(cond_span, rule_id, title))
         if parts and len(parts) == len(conds):
@@ -249,6 +248,26 @@ def _or(items: list[Expr]) -> Expr:
     return items[0] if len(items) == 1 else Or(tuple(items))
 
 
+def _glob(pieces: list[str], name: str) -> bool:
+    """Does `name` match the `*` pattern split at its stars? Linear in the name per piece
+    (a regex of `.*` joins backtracks exponentially: `1 of a*a*a*...b`)."""
+    first, *middle, last = pieces if len(pieces) > 1 else (pieces[0], None)
+    if last is None:
+        return name == first
+    if not name.startswith(first) or len(name) < len(first) + len(last):
+        return False
+    end = len(name) - len(last)
+    if not name.endswith(last):
+        return False
+    at = len(first)
+    for piece in middle:  # leftmost occurrence of each piece is always the best choice
+        at = name.find(piece, at, end)
+        if at < 0:
+            return False
+        at += len(piece)
+    return True
+
+
 def resolve(expr: Expr, text: str, names: list[str]) -> Expr:
     """Check identifiers and expand `1 of`/`all of` patterns; errors point into `text`."""
     from sigcc.diagnostics import caret
@@ -267,8 +286,8 @@ def resolve(expr: Expr, text: str, names: list[str]) -> Expr:
         if expr.pattern is None:
             chosen = [n for n in names if not n.startswith("_")]
         else:
-            rx = re.compile(".*".join(map(re.escape, expr.pattern.split("*"))))
-            chosen = [n for n in names if rx.fullmatch(n)]
+            pieces = expr.pattern.split("*")
+            chosen = [n for n in names if _glob(pieces, n)]
         if not chosen:
             what = "them" if expr.pattern is None else expr.pattern
             written = text[expr.span.col - 1:].split(None, 1)[0]  # '1', 'any' or 'all' as written

@@ -3,6 +3,12 @@
 Expressions read field values through the per-event caches `lc` (lower-cased text) and `tc`
 (text), see sigcc/runtime/values.py. Every piece of rule text enters the output through
 `repr()` only. Regexes and networks become module-level constants, shared by value.
+
+Nesting is bounded per function: CPython's parser refuses an expression nested ~200
+parentheses deep (and runs out of parser stack earlier: `MemoryError` at import), so an
+And/Or/Not nested more than MAX_NESTING levels inside one function body is emitted as a
+helper function `_d<n>(ev, lc, tc)` of its own, called in its place. Generated code then
+imports at any depth the compiler accepts (Options.max_depth bounds the condition).
 """
 from __future__ import annotations
 
@@ -13,15 +19,22 @@ from sigcc.compiler.ir import (And, AnyOf, BoolEq, Cidr, Compare, Const, Exists,
 from sigcc.compiler.passes.hoist import repeated_reads
 from sigcc.runtime.values import NUMERIC_TEXT_CHARS, SEP
 
+MAX_NESTING = 24  # And/Or/Not levels in one function body; deeper parts become helpers
 MAX_INLINE_CONTAINS = 64  # past this many `in` tests on one value, one Aho-Corasick automaton
 # (measured: a chain of 33 `in` tests over 520 chars takes 0.8 us, pyahocorasick 4.6 us)
 
 
 class Constants:
-    """Module-level constants, deduplicated by their defining source text."""
+    """Module-level constants, deduplicated by their defining source text; it also numbers
+    the module's helper functions (`_d<n>`, see MAX_NESTING)."""
 
     def __init__(self) -> None:
         self.by_source: dict[str, str] = {}
+        self.helpers = 0
+
+    def helper_name(self) -> str:
+        self.helpers += 1
+        return f"_d{self.helpers - 1}"
 
     def add(self, prefix: str, source: str) -> str:
         name = self.by_source.get(source)
@@ -59,11 +72,14 @@ class Emitter:
         self.consts = consts
         self.ref_call = ref_call
         self.bound: dict[tuple[str, str | None], str] = {}  # hoisted cache reads -> local name
+        self.hoist = False
+        self.helpers: list[tuple[str, list[str]]] = []  # (name, body lines), see MAX_NESTING
 
     def body(self, e: Expr, hoist: bool) -> list[str]:
         """The statements of a function returning `e`; with hoist, a cache read made more
-        than once is bound to a local first (the hoisting pass decides which)."""
-        self.bound = {}
+        than once is bound to a local first (the hoisting pass decides which). Parts nested
+        too deep become helper functions: `take_helpers()` gives their bodies."""
+        saved, self.bound, self.hoist = self.bound, {}, hoist
         lines = []
         if hoist:  # (keyword reads stay cache reads: `contains` reads joined ALL_TEXT instead)
             for n, (cache, field) in enumerate(k for k in repeated_reads(e) if k[1] is not None):
@@ -71,8 +87,18 @@ class Emitter:
                 lines.append(f"{name} = {self._read(cache, field)}")
                 self.bound[cache, field] = name
         lines.append(f"return {self.expr(e)}")
-        self.bound = {}
+        self.bound = saved
         return lines
+
+    def take_helpers(self) -> list[tuple[str, list[str]]]:
+        """The helper functions made since the last call, innermost first."""
+        out, self.helpers = self.helpers, []
+        return out
+
+    def _helper(self, e: Expr) -> str:
+        name = self.consts.helper_name()
+        self.helpers.append((name, self.body(e, self.hoist)))
+        return f"{name}({self.ARGS})"
 
     def _read(self, cache: str, field: str | None) -> str:
         name = self.bound.get((cache, field))
@@ -81,15 +107,18 @@ class Emitter:
         return f"{cache}[{'ALL_VALUES' if field is None else repr(field)}]"
 
     # expressions
-    def expr(self, e: Expr) -> str:
+    def expr(self, e: Expr, level: int = 0) -> str:
+        """`e` as one Python expression; `level`: And/Or/Not levels above it in this function."""
         if isinstance(e, Match):
             return self.match(e)
+        if level >= MAX_NESTING and isinstance(e, (And, Or, Not)):
+            return self._helper(e)
         if isinstance(e, And):
-            return " and ".join(self._wrap(x, Or) for x in e.items)
+            return " and ".join(self._wrap(x, Or, level + 1) for x in e.items)
         if isinstance(e, Or):
-            return " or ".join(self._wrap(x, And) for x in e.items)
+            return " or ".join(self._wrap(x, And, level + 1) for x in e.items)
         if isinstance(e, Not):
-            inner = self.expr(e.item)
+            inner = self.expr(e.item, level + 1)
             simple = isinstance(e.item, (Ref, Const)) or (
                 isinstance(e.item, Match) and not isinstance(e.item.test, (StrMatch, AnyOf)))
             return f"not {inner}" if simple else f"not ({inner})"
@@ -99,8 +128,8 @@ class Emitter:
             return self.ref_call(e.name)
         raise TypeError(f"cannot emit {type(e).__name__}")
 
-    def _wrap(self, e: Expr, needs_parens: type) -> str:
-        text = self.expr(e)
+    def _wrap(self, e: Expr, needs_parens: type, level: int) -> str:
+        text = self.expr(e, level)
         if isinstance(e, (needs_parens, Match)) and (" or " in text or " and " in text):
             return f"({text})"
         return text

@@ -74,9 +74,20 @@ def _fn_name(index: int, search: str, j: int) -> str:
     return f"_r{index}_{j}"
 
 
-def _function(name: str, comment: str, e: Expr, emitter: Emitter, hoist: bool) -> list[str]:
-    return ["", f"def {name}({Emitter.ARGS}):", f"    # {comment}"] + [
-        f"    {line}" for line in emitter.body(e, hoist)]
+def _function(name: str, comment: str, e: Expr, emitter: Emitter,
+              hoist: bool) -> tuple[list[str], list[str]]:
+    """The lines of function `name` returning `e`, after the helper functions its deep parts
+    became (see emitter.MAX_NESTING), and the names of all of them."""
+    body = emitter.body(e, hoist)
+    lines, names = [], []
+    for helper, helper_body in emitter.take_helpers():
+        lines += ["", f"def {helper}({Emitter.ARGS}):",
+                  f"    # part of {name}, nested too deep for one function"]
+        lines += [f"    {line}" for line in helper_body]
+        names.append(helper)
+    lines += ["", f"def {name}({Emitter.ARGS}):", f"    # {comment}"]
+    lines += [f"    {line}" for line in body]
+    return lines, names + [name]
 
 
 def _rule_code(index: int, rule: RuleIR, consts: Constants, shared: dict[Expr, str],
@@ -92,12 +103,14 @@ def _rule_code(index: int, rule: RuleIR, consts: Constants, shared: dict[Expr, s
         if s.expr in shared:
             lines += ["", f"# search {s.name!r}, line {s.line}: shared, {fn}"]
             continue
-        lines += _function(fn, f"search {s.name!r}, line {s.line}", s.expr, emitter, hoist)
-        marks.append((fn, m.file, s.line))
+        code, defined = _function(fn, f"search {s.name!r}, line {s.line}", s.expr, emitter, hoist)
+        lines += code
+        marks += [(f, m.file, s.line) for f in defined]
     fn = f"_r{index}"
-    lines += _function(fn, f"condition {rule.condition_text!r}, line {rule.condition_line}",
-                       rule.condition, emitter, hoist) + [""]
-    marks.append((fn, m.file, rule.condition_line))
+    code, defined = _function(fn, f"condition {rule.condition_text!r}, line {rule.condition_line}",
+                              rule.condition, emitter, hoist)
+    lines += code + [""]
+    marks += [(f, m.file, rule.condition_line) for f in defined]
     ls = m.logsource
     return _Rule(m, "\n".join(lines), fn, [(s.name, names[s.name]) for s in rule.searches],
                  (ls.product, ls.category, ls.service), 0, rule.condition_text, marks,
@@ -117,9 +130,11 @@ def _shared_code(rules: list[RuleIR], consts: Constants) -> tuple[dict[Expr, str
             continue
         meta, s = first[e]
         name = names[e] = f"_s{len(names)}"
-        lines += _function(name, f"shared by {n} searches; first: rule {meta.id!r} search "
-                                 f"{s.name!r}, {meta.file!r} line {s.line}", e, Emitter(consts), True)
-        marks.append((name, meta.file, s.line))
+        code, defined = _function(name, f"shared by {n} searches; first: rule {meta.id!r} search "
+                                        f"{s.name!r}, {meta.file!r} line {s.line}", e,
+                                  Emitter(consts), True)
+        lines += code
+        marks += [(f, meta.file, s.line) for f in defined]
     return names, lines, marks
 
 
@@ -138,6 +153,8 @@ def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = Fal
         cond = logsource_condition(k, options.field_names)
         logsources.append({"key": k, "code": ls_emitter.expr(cond),
                            "dispatch": dispatch_spec(cond, key_fields)})
+    if ls_emitter.helpers:  # (the table's conditions are three levels deep)
+        raise AssertionError("a logsource condition nested past emitter.MAX_NESTING")
     shared, shared_lines, shared_marks = (_shared_code(rules, consts) if options.optimize
                                           else ({}, [], []))
     rendered = []
@@ -158,7 +175,7 @@ def _linemap(text: str, rules: list[_Rule], shared_marks: list) -> str:
     where = {f"def {fn}(": (file, line) for fn, file, line in marks}
     rows = []
     for n, line in enumerate(text.split("\n"), 1):
-        if line.startswith(("def _r", "def _s")):
+        if line.startswith(("def _r", "def _s", "def _d")):
             head = line[: line.index("(") + 1]
             if head in where:
                 rows.append((n, *where[head]))
