@@ -1,7 +1,10 @@
 """The compiler driver: rule files or texts -> RuleIR list + diagnostics.
 
 One bad rule never stops a build: every document is lowered on its own and its problems
-become diagnostics; the good rules go on to the backends.
+become diagnostics; the good rules go on to the backends. Known hostile inputs (sizes, alias
+expansion, nesting) have their own limit diagnostics (loader.py, grammar/builder.py); as a
+safety net for the unknown, any exception while loading one file or lowering, optimizing or
+emitting one document becomes that file's or rule's `internal-error` diagnostic.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from pathlib import Path
 from typing import Iterable, Union
 
 from sigcc.compiler.ir import RuleIR
-from sigcc.compiler.loader import Document, PosDict, load_file, load_text, rule_files
+from sigcc.compiler.loader import Document, load_data, load_file, load_text, rule_files
 from sigcc.compiler.lower import lower_document
 from sigcc.diagnostics import Diagnostic, Span
 from sigcc.options import DEFAULT_OPTIONS, Options
@@ -45,18 +48,15 @@ def _is_text(src) -> bool:
     return isinstance(src, str) and ("\n" in src or src.lstrip().startswith(("title:", "{")))
 
 
-def _documents(sources: Iterable[Source], result: CompileResult):
+def _documents(sources: Iterable[Source], result: CompileResult, options: Options):
     for n, src in enumerate(sources):
         if isinstance(src, dict):
-            data = src if isinstance(src, PosDict) else _posdict(src)
             result.files += 1
-            yield Document(data, f"<rule {n}>", 1, 0)
+            yield from _loaded(load_data, src, f"<rule {n}>", options, result)
             continue
         if _is_text(src):
             result.files += 1
-            docs, diags = load_text(src, f"<rule {n}>")
-            result.diagnostics.extend(diags)
-            yield from docs
+            yield from _loaded(load_text, src, f"<rule {n}>", options, result)
             continue
         path = Path(src)
         if not path.exists():
@@ -66,17 +66,29 @@ def _documents(sources: Iterable[Source], result: CompileResult):
             continue
         for f in rule_files([path]):
             result.files += 1
-            docs, diags = load_file(f)
-            result.diagnostics.extend(diags)
-            yield from docs
+            yield from _loaded(load_file, f, str(f), options, result)
 
 
-def _posdict(d: dict) -> PosDict:
-    out = PosDict()
-    out.line, out.col, out.key_pos = 1, 1, {}
-    for k, v in d.items():
-        out[k] = _posdict(v) if isinstance(v, dict) and not isinstance(v, PosDict) else v
-    return out
+def _loaded(load, src, file: str, options: Options, result: CompileResult) -> list[Document]:
+    """The documents of one source; its diagnostics go to `result` (a crash is one of them)."""
+    try:
+        docs, diags = load(src, options) if load is load_file else load(src, file, options)
+    except Exception as exc:  # the safety net: a bug must cost one file, not the build
+        docs, diags = [], [internal_error(exc, "loading this file", Span(file))]
+    result.diagnostics.extend(diags)
+    return docs
+
+
+def internal_error(exc: BaseException, doing: str, span: Span, rule_id: str | None = None,
+                   title: str | None = None) -> Diagnostic:
+    """A diagnostic for an exception sigcc did not expect (a bug): what, where, please report."""
+    hint = ("this is a bug in sigcc, not in the rule: please report it with the rule file; "
+            "the other rules are not affected")
+    if isinstance(exc, RecursionError):  # Options.max_depth raised past this Python's stack?
+        hint += "; if Options.max_depth was raised, lower it (the default is proven to work)"
+    return Diagnostic("internal-error", f"internal error while {doing}: "
+                                        f"{type(exc).__name__}: {str(exc)[:300]}",
+                      span, rule_id, title, hint)
 
 
 @contextmanager
@@ -153,20 +165,39 @@ Entry = tuple
 
 
 def _entries(sources, options: Options, optimize: bool) -> list[Entry]:
-    from sigcc.compiler.passes import optimize_rule
-
     out: list[Entry] = []
     counter = CompileResult()
-    for doc in _documents(sources, counter):
+    for doc in _documents(sources, counter, options):
         out.append((counter.diagnostics, None, counter.files, False, False))
         counter.diagnostics, counter.files = [], 0
+        out.append(_document_entry(doc, options, optimize))
+    out.append((counter.diagnostics, None, counter.files, False, False))
+    return out
+
+
+def _document_entry(doc: Document, options: Options, optimize: bool) -> Entry:
+    """One document lowered (and optimized, and its Python code emitted once as a check)."""
+    from sigcc.backends.python.writer import check_rule
+    from sigcc.compiler.passes import optimize_rule
+
+    doing = "lowering this rule"
+    try:
         lowered = lower_document(doc, options)
         rule = lowered.rule
         if rule is not None and optimize:
+            doing = "optimizing this rule"
             rule = optimize_rule(rule)
-        out.append((lowered.diagnostics, rule, 0, True, lowered.kind == "correlation"))
-    out.append((counter.diagnostics, None, counter.files, False, False))
-    return out
+        if rule is not None:
+            doing = "generating this rule's Python code"
+            check_rule(rule, options)
+    except Exception as exc:  # the safety net: a bug must cost one rule, not the build
+        data = doc.data
+        rid, title = data.get("id"), data.get("title")
+        diag = internal_error(exc, doing, Span(doc.file, doc.line),
+                              str(rid) if isinstance(rid, (str, int)) else None,
+                              str(title) if isinstance(title, str) else None)
+        return ((diag,), None, 0, True, False)
+    return (lowered.diagnostics, rule, 0, True, lowered.kind == "correlation")
 
 
 def _child(conn, files: list[str], options: Options, optimize: bool) -> None:

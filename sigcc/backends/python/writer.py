@@ -117,6 +117,13 @@ def _rule_code(index: int, rule: RuleIR, consts: Constants, shared: dict[Expr, s
                  required_literals(rule))
 
 
+def check_rule(rule: RuleIR, options: Options) -> None:
+    """Emit one rule alone, as build_module would (without cross-rule sharing), and discard
+    the text: the build calls this for every document, so a failure in this backend is that
+    rule's diagnostic rather than the end of the whole module (compiler/build.py)."""
+    _rule_code(0, rule, Constants(), {}, options.optimize).json
+
+
 def _shared_code(rules: list[RuleIR], consts: Constants) -> tuple[dict[Expr, str], list[str], list]:
     """Search expressions used by more than one rule: one function each, `_s<n>`."""
     uses = shared_searches(rules)
