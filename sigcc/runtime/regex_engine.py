@@ -26,10 +26,14 @@ Why each translation is exact (the written pattern accepts exactly the values `r
   code point per such node (no multi-character case folding), so a node and its member
   class accept the same characters. This removes every known RE2/`re` difference at once:
   Unicode `\\d \\w \\s` (and `\\s` holding `\\v`, `\\x1c`-`\\x1f`, `\\x85`), `ı`/`İ`/`ſ`/`K`
-  under IGNORECASE, `.` and DOTALL. Only literal, negated literal and `.` without
-  IGNORECASE are written from sre's definition directly (`ch == c`, `ch != c`,
-  `ch != '\\n'`); `tests/runtime/test_regex_engine.py` checks those three against `re`.
-  The written pattern carries no flags at all.
+  under IGNORECASE, `.` and DOTALL. Without IGNORECASE, literals, negated literals, `.`
+  and classes are written from sre's definitions (`ch == c`, `ch != c`, `ch != '\\n'`, a
+  class the union of its literals, ranges and categories, NEGATE its complement), with
+  `re` asked only for the members of the six categories; `tests/runtime/test_regex_engine.py`
+  checks those definitions against `re` (hypothesis nodes x characters). The written
+  pattern carries no flags at all. A Unicode scan costs ~10 ms, so one pattern may hold at
+  most MAX_SCANNED_CLASSES distinct case-insensitive characters and classes (refused at
+  rule compile time past that; realistic patterns hold a few dozen).
 - *Two variants per pattern*: a value with only ASCII characters runs on classes cut down
   to ASCII members (cheap to compute; the value cannot hold the others), any other value
   on the full classes (computed the first time such a value comes). RE2 reads UTF-8, and a
@@ -121,6 +125,9 @@ class RegexTimeout(Exception):
         super().__init__(f"regex {pattern!r}" + (f" (flags {flags!r})" if flags else "")
                          + f" exceeded regex_timeout={seconds} s on a {length}-character value "
                          "(it runs on the bounded engine: look-around, back-reference or the like)")
+
+    def __reduce__(self):
+        return RegexTimeout, (self.pattern, self.flags, self.seconds, self.length)
 
 
 class RegexUnsupported(ValueError):
@@ -284,6 +291,40 @@ def _class_source(ranges, engine: str) -> str:
                          for lo, hi in ranges) + "]"
 
 
+def _intersect(a, b) -> tuple[tuple[int, int], ...]:
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo <= hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return tuple(out)
+
+
+def _search_prefix(tree):
+    """CPython's `search` first tries only start positions whose character is in the
+    pattern's "charset prefix" (re._compiler._compile_info), and compiles that charset
+    with the pattern's outer flags, where the first node itself may run under scoped ones:
+    `re.search(r'(?a:\\W)', 'İ')` finds nothing though `re.fullmatch` matches. Where the
+    first node is a class that is so checked, the check is returned as (the node's class
+    list, the prefix as a node, its flags); a search's first character must pass both."""
+    flags = tree.state.flags
+    if tree.getwidth()[0] == 0 or (flags & C.SRE_FLAG_IGNORECASE and flags & C.SRE_FLAG_LOCALE):
+        return None
+    if _compiler._get_literal_prefix(tree, flags)[0]:
+        return None
+    charset = _compiler._get_charset_prefix(tree, flags)
+    p = tree
+    while p.data and p.data[0][0] is C.SUBPATTERN:
+        p = p.data[0][1][3]
+    if not charset or not p.data or p.data[0][0] is not C.IN or p.data[0][1] is not charset:
+        return None  # no check, or one on literals (exact under any flags)
+    return charset, (C.IN, tuple(charset)), flags & _CHAR_FLAGS & ~C.SRE_FLAG_IGNORECASE
+
+
 # --- writing a parse tree for an engine -----------------------------------------------------
 
 def _count(lo: int, hi: int) -> str:
@@ -300,21 +341,27 @@ class _Writer:
     For RE2, a construct it lacks raises _Bounded. With `probe`, classes are not computed
     (a placeholder is written): only the structural reasons are of interest."""
 
-    def __init__(self, engine: str, charset: str, mode: str, probe: bool = False):
+    def __init__(self, engine: str, charset: str, mode: str, probe: bool = False,
+                 prefix=None):
         self.engine, self.charset, self.mode, self.probe = engine, charset, mode, probe
         self.scanned: set = set()  # (node, flags) whose members `re` is asked for
+        self.prefix = prefix  # (the first node's class list, prefix node, flags): _search_prefix
 
     def need(self, reason: str) -> None:
         if self.engine == RE2:
             raise _Bounded(reason)
 
     def chars(self, node, flags: int) -> str:
+        av = node[1]
         node, flags = _freeze(node), flags & _CHAR_FLAGS
         if needs_scan(node, flags):
             self.scanned.add((node, flags))
         if self.probe:
             return "x"
-        return _class_source(members(node, flags, self.charset), self.engine)
+        ranges = members(node, flags, self.charset)
+        if self.prefix is not None and av is self.prefix[0]:  # the first node of a search
+            ranges = _intersect(ranges, members(self.prefix[1], self.prefix[2], self.charset))
+        return _class_source(ranges, self.engine)
 
     def seq(self, items, flags: int, tail: bool) -> str:
         n = len(items)
@@ -393,8 +440,8 @@ class _Writer:
             w = self.chars(_WORD, flags & ~C.SRE_FLAG_IGNORECASE)  # \b ignores IGNORECASE
             if boundary:
                 return f"(?:(?<={w})(?!{w})|(?<!{w})(?={w}))"
-            nonempty = "" if _B_ON_EMPTY else \
-                f"(?:(?<={self.chars(_EVERY, C.SRE_FLAG_DOTALL)})|(?={self.chars(_EVERY, C.SRE_FLAG_DOTALL)}))"
+            every = self.chars(_EVERY, C.SRE_FLAG_DOTALL)  # a character before or after:
+            nonempty = "" if _B_ON_EMPTY else f"(?:(?<={every})|(?={every}))"  # not empty
             return f"(?:(?<={w})(?={w})|(?<!{w})(?!{w}){nonempty})"
         raise RegexUnsupported(f"the anchor {code} is not supported")  # pragma: no cover
 
@@ -407,23 +454,24 @@ def _engine(pattern: str, flags: str, charset: str, mode: str):
     tree = _parse(pattern, flags)
     if charset == UNICODE:
         check(pattern, flags)  # done at compile time for rule regexes; globs are cheap
+    prefix = _search_prefix(tree) if mode == SEARCH else None
     try:
-        source = _Writer(RE2, charset, mode).seq(tree, tree.state.flags, True)
+        source = _Writer(RE2, charset, mode, prefix=prefix).seq(tree, tree.state.flags, True)
         prog = _re2.RE2(source.encode("utf-8"), _RE2_OPTIONS)
         if not prog.ok():
             raise _Bounded(f"a program RE2 cannot build ({prog.error()})")
         return Translation(RE2, source), prog
     except _Bounded as exc:
-        source, prog = _bounded_program(pattern, flags, charset)
+        source, prog = _bounded_program(pattern, flags, charset, mode)
         return Translation(BOUNDED, source, exc.args[0]), prog
 
 
 @lru_cache(maxsize=8192)
-def _bounded_program(pattern: str, flags: str, charset: str):
-    """The bounded engine's source and `regex` pattern object (one for both modes: its
-    anchors are explicit look-arounds, so `search` and `fullmatch` read the same text)."""
+def _bounded_program(pattern: str, flags: str, charset: str, mode: str):
+    """The bounded engine's source and `regex` pattern object for one mode."""
     tree = _parse(pattern, flags)
-    source = _Writer(BOUNDED, charset, SEARCH).seq(tree, tree.state.flags, True)
+    prefix = _search_prefix(tree) if mode == SEARCH else None
+    source = _Writer(BOUNDED, charset, mode, prefix=prefix).seq(tree, tree.state.flags, True)
     return source, _regex.compile(source)
 
 
@@ -566,13 +614,13 @@ class Regex:
 
     def _unencodable(self, mode: str, text: str) -> bool:
         """A value with a lone surrogate: the bounded Unicode variant (its classes hold them)."""
-        _, prog = _bounded_program(self.pattern, self.flags, UNICODE)
+        _, prog = _bounded_program(self.pattern, self.flags, UNICODE, mode)
         return self._bounded(getattr(prog, mode))(text)
 
     def _on_empty(self, mode: str) -> bool:
         got = self._empty.get(mode)
         if got is None:
-            _, prog = _bounded_program(self.pattern, self.flags, ASCII)
+            _, prog = _bounded_program(self.pattern, self.flags, ASCII, mode)
             try:
                 got = self._bounded(getattr(prog, mode))("")
             except RegexTimeout as exc:

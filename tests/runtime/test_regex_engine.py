@@ -120,6 +120,10 @@ TRAPS = [  # (pattern, flags, strings) where RE2's own reading differs from Pyth
     (r"\W", "", ["\ud800", "a"]),
     (r"(?i:K)k", "", ["\u212ak", "K\u212a"]),
     (r"(?i)(?-i:k)", "", ["K", "k"]),
+    # CPython's search first checks a charset prefix compiled with the outer flags:
+    (r"(?a:\W)", "", ["\u0130", "\xe9", "-", "x"]),  # search finds nothing in 'İ', fullmatch does
+    (r"(?a:[\w-])x", "", ["\xe9x", "ax", "-x"]),
+    (r"(?i)\w", "", ["\u0130", "\u212a", "\u2160"]),
 ]
 
 
