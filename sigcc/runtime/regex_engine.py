@@ -77,7 +77,6 @@ from re import _compiler, _parser
 from re import _constants as C
 
 import re2
-import regex as _regex
 from re2 import _re2
 
 __all__ = ["Regex", "RegexTimeout", "RegexUnsupported", "Translation", "translate", "check",
@@ -472,7 +471,8 @@ def _bounded_program(pattern: str, flags: str, charset: str, mode: str):
     tree = _parse(pattern, flags)
     prefix = _search_prefix(tree) if mode == SEARCH else None
     source = _Writer(BOUNDED, charset, mode, prefix=prefix).seq(tree, tree.state.flags, True)
-    return source, _regex.compile(source)
+    import regex  # here: ~30 ms to import, and most rule sets never need it
+    return source, regex.compile(source)
 
 
 def translate(pattern: str, flags: str = "", charset: str = ASCII,
