@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from sigcc.backends.base import LINE_BREAKS, Unsupported
+from sigcc.backends.base import LINE_BREAK, Unsupported
 from sigcc.backends.registry import backend
 from sigcc.compiler import pipelines as pl
 from sigcc.compiler.build import CompileResult, load_rules
@@ -96,10 +96,10 @@ def convert_one(be, chosen: list[pl.Pipeline], rule: RuleIR, target: str,
         span = exc.span if exc.span is not None and exc.span.line else Span(m.file, m.line)
         err = Diagnostic("unsupported-feature", exc.message, span, m.id, m.title, exc.hint)
         return QueryResult(m.id, m.title, m.level, target, None, err)
-    broken = next((c for c in be.one_line(query) if c in LINE_BREAKS), None)
+    broken = LINE_BREAK.search(be.one_line(query))
     if broken is not None:  # a backend bug: never hand out a query that prints as two lines
         err = Diagnostic("internal-error", f"the {target} query holds a raw line break "
-                         f"(U+{ord(broken):04X}); it is not printed", Span(m.file, m.line),
+                         f"(U+{ord(broken.group()):04X}); it is not printed", Span(m.file, m.line),
                          m.id, m.title, "please report this rule to sigcc")
         return QueryResult(m.id, m.title, m.level, target, None, err)
     return QueryResult(m.id, m.title, m.level, target, query, None)

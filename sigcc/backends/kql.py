@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import re
 
-from sigcc.backends.base import (TextBackend, field_error, glob_regex, hex_braced, is_control,
-                                 number, regex_controls, regex_literal, unsupported)
+from sigcc.backends.base import (TextBackend, field_error, glob_regex, hex_braced, number, regex_controls, regex_literal, unsupported)
 from sigcc.compiler import patterns
 from sigcc.compiler.ir import (BoolEq, Cidr, Compare, Exists, FieldRef, Match, Null, NumEq, Or,
                                RegexMatch, StrMatch)
@@ -31,7 +30,7 @@ from sigcc.compiler.patterns import number_text
 OPS = {"eq": ("=~", "=="), "prefix": ("startswith", "startswith_cs"),
        "suffix": ("endswith", "endswith_cs"), "contains": ("contains", "contains_cs")}
 COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # match(): anchored; \Z: no final newline
 ESCAPES = {"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r", "\a": "\\a",
            "\b": "\\b", "\f": "\\f"}
 # Kusto's keyword tokens that look like identifiers (grammar/KqlTokens.g4), plus `not` and
@@ -56,17 +55,21 @@ xtitle yaxis ycolumns ymin ymax ysplit ytitle bool boolean int8 char uint8 byte 
 int int32 uint uint32 long int64 ulong uint64 float real double string time timespan date
 datetime guid uniqueid dynamic decimal true false TRUE FALSE True False
 """.split())
-_SINGLE = {**{k: v for k, v in ESCAPES.items() if k != '"'}, "'": "\\'"}  # in '...'
+_SINGLE = str.maketrans({**{k: v for k, v in ESCAPES.items() if k != '"'}, "'": "\\'"})  # '...'
 _LONG = 1 << 63
 
 
+_NO_ESCAPE = re.compile("[\x00-\x06\x0b\x0e-\x1f\x7f-\x9f\u2028\u2029]")  # controls but ESCAPES
+_DOUBLE = str.maketrans(ESCAPES)
+
+
 def _escapable(text: str) -> bool:
-    return all(c in ESCAPES or not is_control(c) for c in text)
+    return _NO_ESCAPE.search(text) is None
 
 
 def string(text: str) -> str:
     """A KQL string literal; the caller has checked `_escapable(text)`."""
-    return '"' + "".join(ESCAPES.get(c, c) for c in text) + '"'
+    return '"' + text.translate(_DOUBLE) + '"'
 
 
 def escape(text: str) -> str:  # the name other modules and tests know
@@ -79,7 +82,7 @@ def name(text: str) -> str | None:
         return text
     if not text or not _escapable(text):
         return None
-    return "['" + "".join(_SINGLE.get(c, c) for c in text) + "']"
+    return "['" + text.translate(_SINGLE) + "']"
 
 
 class KqlBackend(TextBackend):

@@ -29,7 +29,7 @@ import re
 from re import _constants as C
 from re import _parser
 
-from sigcc.backends.base import (LINE_BREAKS, TextBackend, Unsupported, field_error, is_control,
+from sigcc.backends.base import (LINE_BREAK, LINE_BREAKS, TextBackend, Unsupported, field_error,
                                  number, unsupported)
 from sigcc.compiler.ir import (BoolEq, Cidr, Compare, Exists, Match, Null, NumEq, RegexMatch,
                                StrMatch, Wild)
@@ -38,19 +38,22 @@ from sigcc.compiler.patterns import number_text
 SPECIAL = frozenset('+-=&|><!(){}[]^"~*?:\\/ \'')
 RESERVED = frozenset({"AND", "OR", "NOT", "TO"})
 RANGES = {"gt": "{{{} TO *}}", "gte": "[{} TO *]", "lt": "{{* TO {}}}", "lte": "[* TO {}]"}
-_TIME_TAIL = re.compile(r"T\d\d$")  # luqum reads `T12:34` as a time, not field:value
+_TIME_TAIL = re.compile(r"T\d\d\Z")  # luqum reads `T12:34` as a time, not field:value
 _WHY = "Lucene regexes have no flags, lookaround, backreferences or \\b/\\d classes"
 
 
-def _char(c: str, decode: bool) -> str:
-    if is_control(c):
-        return "\\u%04x" % ord(c) if decode else "\\" + c
-    return "\\" + c if c in SPECIAL or c.isspace() else c
+# one pass: a control character (group 1) or a reserved character / whitespace (group 2)
+_ESCAPE = re.compile("([\x00-\x1f\x7f-\x9f\u2028\u2029])|([" + re.escape("".join(sorted(SPECIAL)))
+                     + "]|\\s)")
+
+
+def _decoded(m: re.Match) -> str:
+    return "\\u%04x" % ord(m.group(1)) if m.group(1) else "\\" + m.group(2)
 
 
 def term(text: str) -> str:
     """A field name or plain value as one query_string term (decoded by the parser)."""
-    out = "".join(_char(c, True) for c in text)
+    out = _ESCAPE.sub(_decoded, text)
     return "\\" + out if text.upper() in RESERVED else out
 
 
@@ -82,11 +85,11 @@ class LuceneBackend(TextBackend):
         for p in parts:
             if p is Wild.ANY or p is Wild.ONE:
                 out.append(p.value)
-            elif any(c in LINE_BREAKS for c in p):
+            elif LINE_BREAK.search(p):
                 raise unsupported(m, "Lucene", "a line break inside a wildcard value",
                                   "wildcard terms have no escape for a line break")
-            else:
-                out.append("".join(_char(c, False) for c in p))
+            else:  # not decoded: `\\` before every control character too
+                out.append(_ESCAPE.sub(lambda x: "\\" + x.group(), p))
         text = "".join(out)
         return "\\" + text if text.upper() in RESERVED else text
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from sigcc.backends.base import (TextBackend, field_error, glob_regex, hex_braced, is_control,
+from sigcc.backends.base import (TextBackend, field_error, glob_regex, has_control, hex_braced,
                                  number, push_not, regex_controls, regex_literal, rule_expression,
                                  simplify, unsupported)
 from sigcc.compiler import patterns
@@ -35,9 +35,9 @@ from sigcc.compiler.ir import (And, BoolEq, Cidr, Compare, Const, Exists, Expr, 
 from sigcc.compiler.patterns import number_text
 
 COMPARE = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-_SEARCH_BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
-_EVAL_BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+_SEARCH_BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*\Z")
+_EVAL_BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 # Words with a meaning of their own (compared lower-cased): never written as bare field names.
 RESERVED = frozenset({"and", "or", "not", "xor", "in", "like", "term", "case", "true", "false",
                       "null", "by", "as", "over", "where", "output", "outputnew"})
@@ -49,11 +49,12 @@ MODIFIERS = frozenset({
     "endsecondsago", "searchtimespandays", "searchtimespanhours", "searchtimespanminutes",
     "searchtimespanmonths", "timeformat", "savedsearch", "savedsplunk", "eventtypetag",
     "hosttag", "splunk_server", "splunk_server_group"})
-UNSAFE = frozenset("`")  # plus every control character (base.is_control)
+UNSAFE = "`"  # a macro call anywhere in SPL text; plus every control character (base.CONTROL)
+_UNSAFE = re.compile("[`\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _unsafe(text: str) -> bool:
-    return any(c in UNSAFE or is_control(c) for c in text)
+    return _UNSAFE.search(text) is not None
 
 
 def string(text: str) -> str:
@@ -173,7 +174,7 @@ class SplunkBackend(TextBackend):
                          ("`", "it holds a backtick (a macro call in SPL)")):
             if bad in name:
                 raise field_error(m, "Splunk", name, why)
-        if any(is_control(c) for c in name):
+        if has_control(name):
             raise field_error(m, "Splunk", name, "it holds a control character or line break")
         return f"'{name}'"
 

@@ -34,7 +34,7 @@ from typing import ClassVar
 import sqlglot
 from sqlglot import exp
 
-from sigcc.backends.base import Backend, field_error, has_control, is_control, number, unsupported
+from sigcc.backends.base import CONTROL, Backend, field_error, has_control, number, unsupported
 from sigcc.compiler import patterns
 from sigcc.compiler.patterns import number_text
 from sigcc.compiler.ir import (BoolEq, Cidr, Compare, Exists, Expr, FieldRef, Match, Null, NumEq,
@@ -96,17 +96,14 @@ def ipv4_regex(network: str) -> str | None:
 def _text_pieces(text: str) -> list[exp.Expression]:
     """Literal runs and CHR(n) for each control character (see `SqlBackend.string`)."""
     out: list[exp.Expression] = []
-    run: list[str] = []
-    for c in text:
-        if is_control(c):
-            if run:
-                out.append(exp.Literal.string("".join(run)))
-                run = []
-            out.append(exp.Chr(expressions=[exp.Literal.number(ord(c))]))
-        else:
-            run.append(c)
-    if run:
-        out.append(exp.Literal.string("".join(run)))
+    pos = 0
+    for m in CONTROL.finditer(text):
+        if m.start() > pos:
+            out.append(exp.Literal.string(text[pos:m.start()]))
+        out.append(exp.Chr(expressions=[exp.Literal.number(ord(m.group()))]))
+        pos = m.end()
+    if pos < len(text):
+        out.append(exp.Literal.string(text[pos:]))
     return out
 
 

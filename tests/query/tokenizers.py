@@ -70,7 +70,7 @@ def norm(t: tuple, negate: bool = False, cidr: bool = False) -> tuple:
     """Negation pushed to the leaves, and/or flattened into frozensets, leaves canonical;
     `cidr`: a plain value that looks like a network is a cidr test (Splunk, Lucene)."""
     kind = t[0]
-    if kind == "not":
+    if kind in ("not", "nsnot"):
         return norm(t[1], not negate, cidr)
     if kind == "const":
         return ("const", t[1] != negate)
@@ -403,10 +403,11 @@ def _eval_operand_or_expr(ts):
 
 
 def _null_safe(e):
-    """`(isnull(f) OR NOT t)` is the where clause's null-safe `NOT t`."""
+    """`(isnull(f) OR NOT t)`, written as one group, is the where clause's null-safe `NOT t`
+    ("nsnot": only an explicit NOT token qualifies, not an inner group read this way)."""
     if e[0] == "or" and len(e[1]) == 2 and e[1][0][0] == "not" and e[1][0][1][0] == "exists" \
             and e[1][1][0] == "not" and _field_of(e[1][1][1]) == e[1][0][1][1]:
-        return e[1][1]
+        return ("nsnot", e[1][1][1])
     return e
 
 
