@@ -106,13 +106,17 @@ def records_intact(chunk: bytes, header: ChunkHeader) -> bool:
     return CHUNK_HEADER_SIZE <= end <= len(chunk) and zlib.crc32(chunk[CHUNK_HEADER_SIZE:end]) == header.records_crc
 
 
-def one_chunk_file(chunk: bytes, next_record_id: int) -> bytes:
+def one_chunk_file(chunk: bytes, next_record_id: int, damaged: bool = False) -> bytes:
     """A valid file of one chunk: a file header announcing it, then the chunk (padded with
-    zeros to its full size, its magic restored), for the `evtx` package to parse alone."""
+    zeros to its full size, its magic restored), for the `evtx` package to parse alone. The
+    package stops at the record whose id is the header's last id; for a `damaged` header
+    that id is set to one no record has, so every record up to the free space is read."""
     head = _FILE.pack(FILE_MAGIC, 0, 0, next_record_id & (2**64 - 1), 128, 1, 3, FILE_HEADER_SIZE, 1)
     head += bytes(76) + _U32.pack(0)
-    head += _U32.pack(zlib.crc32(head))
+    head += _U32.pack(zlib.crc32(head[:120]))
     body = CHUNK_MAGIC + chunk[8:CHUNK_SIZE]
+    if damaged and len(body) >= 40:
+        body = body[:32] + b"\xff" * 8 + body[40:]
     return head + bytes(FILE_HEADER_SIZE - len(head)) + body + bytes(CHUNK_SIZE - len(body))
 
 
@@ -161,10 +165,13 @@ def log_order(slots: list[Slot], header: FileHeader | None) -> list[Slot]:
     return slots
 
 
-def announce(slots: list[Slot], header: FileHeader | None) -> list[Announced]:
+def announce(slots: list[Slot], header: FileHeader | None, read: dict[int, int] | None = None
+             ) -> list[Announced]:
     """What every slot announces, in log order: one entry per usable chunk, one per run of
     unusable ones (damaged, cut inside the header, missing) between usable neighbours.
-    Empty (all-zero) slots announce nothing and neither end nor join a run."""
+    Empty (all-zero) slots announce nothing and neither end nor join a run. `read`: how many
+    records were read from each slot (by index), evidence where headers are damaged."""
+    read = read or {}
     out: list[Announced] = []
     prev: ChunkHeader | None = None
     run: list[Slot] = []
@@ -178,7 +185,7 @@ def announce(slots: list[Slot], header: FileHeader | None) -> list[Announced]:
             continue
         nxt = slot.header if slot is not None else None
         if run:
-            out.append(_between(run, prev, nxt, header if trusted else None, wrapped))
+            out.append(_between(run, prev, nxt, header if trusted else None, wrapped, read))
             run = []
         if slot is not None:
             out.append(Announced((slot.index,), nxt.first_id, nxt.count))
@@ -187,36 +194,64 @@ def announce(slots: list[Slot], header: FileHeader | None) -> list[Announced]:
 
 
 def _between(run: list[Slot], prev: ChunkHeader | None, nxt: ChunkHeader | None,
-             header: FileHeader | None, wrapped: bool) -> Announced:
-    """The records a run of unusable slots held, from its usable neighbours (`header`: the
-    file header, when intact)."""
+             header: FileHeader | None, wrapped: bool, read: dict[int, int]) -> Announced:
+    """The records a run of unusable slots held (`header`: the file header, when intact)."""
     idx = tuple(s.index for s in run)
     cap = len(run) * MAX_RECORDS_PER_CHUNK
-    if prev is not None and nxt is not None:
+    if prev is not None and nxt is not None:  # between two usable chunks
         return Announced(idx, prev.last_id + 1, max(0, min(nxt.first_id - prev.last_id - 1, cap)))
     if nxt is not None:  # the run starts the log: record numbers start at 1 (unless it wrapped)
         n = nxt.first_number - 1
         return Announced(idx, nxt.first_id - min(n, cap), min(n, cap), n <= cap and not wrapped)
-    if header is not None:  # the run ends the log: up to the file header's next record id
-        start = prev.last_id + 1 if prev is not None else 1
-        n = max(0, header.next_record_id - start)
-        return Announced(idx, start, min(n, cap), prev is not None and n <= cap)
-    claimed = _claimed(run, prev)  # no file header to trust: what the damaged headers claim
-    return Announced(idx, prev.last_id + 1 if prev is not None else None, claimed, False)
+    # The run ends the log: what its damaged headers claim, then, for the chunks after the
+    # last one believed, the file header's next record id.
+    upto = header.next_record_id - 1 if header is not None else None
+    n, first_id, last_id, k = _claimed(run, prev, read, upto)
+    if k == len(run):
+        return Announced(idx, first_id, n, True)
+    if upto is not None and (last_id is not None or k == 0):
+        rest = max(0, upto - last_id) if last_id is not None else max(0, upto)
+        if first_id is None:
+            first_id = upto - rest + 1
+        return Announced(idx, first_id, min(n + rest, cap), last_id is not None and n + rest <= cap)
+    return Announced(idx, first_id, n, False)
 
 
-def _claimed(run: list[Slot], prev: ChunkHeader | None) -> int:
-    """The records damaged headers at the end of a log claim, where they follow on from the
-    last usable chunk (number and id fields agreeing, so a flipped bit does not count)."""
-    n = 0
+def _claimed(run: list[Slot], prev: ChunkHeader | None, read: dict[int, int], upto: int | None):
+    """What the damaged headers at the end of a log claim: (records, first id, last id, how
+    many of the run's slots were believed). Each header's record count is read up to five
+    ways: from its last number and from its last id, each continuing the chunk before (numbers
+    start at 1); up to the file header's last id, for the log's last chunk; from its own first
+    and last numbers; from its own first and last ids. A count is believed when two readings
+    give it, one of them continuing the log (so a zeroed header claims nothing), and no fewer
+    records were read from the chunk; a tie goes to the count nearest that. One flipped bit
+    spoils at most two readings."""
+    n = k = 0
     last_num = prev.last_number if prev is not None else 0
     last_id = prev.last_id if prev is not None else None
-    for s in run:
+    first_id = last_id + 1 if last_id is not None else None
+    for j, s in enumerate(run):
         h = s.header
-        if (h is None or h.first_number != last_num + 1 or h.last_number < h.first_number
-                or h.count > MAX_RECORDS_PER_CHUNK or h.last_id - h.first_id != h.count - 1
-                or (last_id is not None and h.first_id != last_id + 1)):
+        if h is None:
             break
-        n += h.count
-        last_num, last_id = h.last_number, h.last_id
-    return n
+        seen = read.get(s.index, 0)
+        follow = [h.last_number - last_num]
+        if last_id is not None:
+            follow.append(h.last_id - last_id)
+        if upto is not None and j == len(run) - 1:
+            follow.append(upto - (last_id if last_id is not None else h.first_id - 1))
+        readings = follow + [h.last_number - h.first_number + 1, h.last_id - h.first_id + 1]
+        votes = [(readings.count(c), -abs(c - seen), c) for c in set(follow)
+                 if seen <= c <= MAX_RECORDS_PER_CHUNK]
+        if not votes or max(votes)[0] < 2:
+            break
+        count = max(votes)[2]
+        if last_id is None:  # the first chunk of the log: its own ids, if they agree
+            if h.last_id - h.first_id + 1 != count and (upto is None or upto - h.first_id + 1 != count):
+                return n + count, None, None, k + 1
+            first_id, last_id = h.first_id, h.first_id - 1
+        n += count
+        k += 1
+        last_num += count
+        last_id += count
+    return n, first_id, last_id, k

@@ -7,9 +7,10 @@ message), a chunk it cannot use is skipped or ends the file, and a Rust panic su
 `evtx_layout` reads the file header and each chunk header (what the file announces), each
 chunk that has a header is handed to `evtx` alone, as a one-chunk file (so a chunk is read
 even when the file header or its own magic is damaged, and a chunk cut short is read up to
-where it ends), and for each chunk — or run of chunks without a usable header — whatever it
-announced and did not yield is one `Problem` naming the file, the chunks, the record ids,
-the count lost and the reason (`Problem.lost` carries the count).
+where it ends), and, after the file's records, for each chunk — or run of chunks without a
+usable header — whatever it announced and did not yield is one `Problem` naming the file,
+the chunks, the record ids, the count lost and the reason (`Problem.lost` carries the
+count; how many records each chunk yielded is evidence where its header is damaged).
 
 Records are numbered by EventRecordID as before. Each record's JSON goes through
 `json_text.decode`, with the event size and depth limits of the scan's Options.
@@ -50,25 +51,21 @@ def _read(fh, path: str, options: Options) -> Iterator[Item]:
         else:
             yield Problem(path, None, "not an EVTX file: no 'ElfFile' file header and no 'ElfChnk' chunk")
         return
-    plan = announce(slots, header)
-    owner = {i: k for k, a in enumerate(plan) for i in a.slots}
-    pending = [len(a.slots) for a in plan]
-    got = [0] * len(plan)
-    reasons: list[list[str]] = [[] for _ in plan]
+    read: dict[int, int] = {}
+    reasons: dict[int, list[str]] = {}
     for slot in slots:
-        k = owner.get(slot.index)
         if slot.header is not None:  # something to parse, even from a damaged header
-            notes = reasons[k] if k is not None else []
+            notes = reasons[slot.index] = []
+            n = 0
             for item in _chunk(fh, slot, path, options, notes):
-                if k is not None:
-                    got[k] += 1
+                n += 1
                 yield item
-        if k is not None:
-            pending[k] -= 1
-            if pending[k] == 0:
-                p = _loss(path, plan[k], got[k], reasons[k], slots, header, size)
-                if p is not None:
-                    yield p
+            read[slot.index] = n
+    for a in announce(slots, header, read):  # then what was announced and not read
+        p = _loss(path, a, sum(read.get(i, 0) for i in a.slots),
+                  [r for i in a.slots for r in reasons.get(i, ())], slots, header, size)
+        if p is not None:
+            yield p
 
 
 def _slots(fh, size: int, header: FileHeader | None) -> list[Slot]:
@@ -92,7 +89,7 @@ def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> I
     fh.seek(FILE_HEADER_SIZE + slot.index * CHUNK_SIZE)
     data = fh.read(CHUNK_SIZE)
     h = slot.header
-    buf = io.BytesIO(one_chunk_file(data, h.last_id + 1 if h.intact else 0))
+    buf = io.BytesIO(one_chunk_file(data, h.last_id + 1 if h.intact else 0, not h.intact))
     n = 0
     try:
         it = iter(evtx.PyEvtxParser(buf, number_of_threads=1, indent=False).records_json())
