@@ -143,12 +143,12 @@ def _json_values(text, path: str, options: Options) -> Iterator[Item]:
     for k, span in enumerate(spans(text, fast=depth >= FAST_DEPTH), 1):
         if span.end - span.start > limit:
             err = size_error(span.end - span.start, limit, "element")
-        elif span.depth > depth:
-            err = depth_error(depth)
-        elif span.error is not None:
+        elif span.error is not None:  # (its depth may count brackets past where it was cut)
             line, col = lines.at(span.start)
             yield Problem(path, k, f"malformed JSON at line {line}, column {col}: {span.error}", lost=1)
             continue
+        elif span.depth > depth:
+            err = depth_error(depth)
         else:
             value = decode(text[span.start:span.end], None)
             if value.__class__ is not EventError:

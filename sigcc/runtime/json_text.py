@@ -18,9 +18,9 @@ bracket, not per byte. A value it cannot delimit cleanly is a span with an `erro
   skipped), so `{"a": [1}` costs that element only;
 - a line break inside a string ends the string (JSON strings hold no raw line breaks), so
   an unterminated string costs at most its value;
-- a value the file ends inside is cut at the first later line that starts with `{` at no
-  deeper indentation than the value itself: concatenated or pretty-printed objects go on
-  after a truncated one.
+- a value the file ends inside, or any value found broken, is cut at the first later line
+  that starts with `{` at no deeper indentation than the value itself: concatenated or
+  pretty-printed objects go on after a truncated or broken one.
 """
 from __future__ import annotations
 
@@ -218,19 +218,30 @@ def _value(text, pos: int, n: int) -> Span:
                 pass
         else:
             error = error or f"a stray '{chr(b)}'"
+    if error is not None:  # a broken value does not swallow a later line's object
+        end = _resync(text, pos, i)
+        if end is not None:
+            return Span(pos, end, deepest, error)
     return Span(pos, i, deepest, error)
 
 
-def _cut(text, pos: int, deepest: int) -> Span:
-    """A value the text ends inside: up to the next line starting with '{' at its indentation
-    or less, where the next value is tried; else to the end."""
-    line_start = text.rfind(b"\n", 0, pos) + 1
-    column = pos - line_start
-    for m in _LINE_OBJECT.finditer(text, pos):
+def _resync(text, pos: int, end: int) -> int | None:
+    """The first line in text[pos:end] after the value starting at `pos` that starts with
+    '{' at no deeper indentation than that value: where the next value is tried."""
+    column = pos - (text.rfind(b"\n", 0, pos) + 1)
+    for m in _LINE_OBJECT.finditer(text, pos, end):
         if len(m.group(1)) <= column:
-            return Span(pos, m.end() - 1, deepest, "the value is not closed (the next line "
-                                                    "starting with '{' is read as the next value)")
-    return Span(pos, len(text), deepest, "the file ends inside this value")
+            return m.end() - 1
+    return None
+
+
+def _cut(text, pos: int, deepest: int) -> Span:
+    """A value the text ends inside: up to where the next value is tried, else to the end."""
+    end = _resync(text, pos, len(text))
+    if end is None:
+        return Span(pos, len(text), deepest, "the file ends inside this value")
+    return Span(pos, end, deepest, "the value is not closed (the next line starting with '{' "
+                                   "is read as the next value)")
 
 
 class Lines:
