@@ -51,9 +51,14 @@ class Options:
         converts to every target, whatever the shape; SQLite's parser is the first to give
         up above it (at 15, for and/or alternating twice per level).
     max_event_bytes
-        Largest single event read (a JSONL line, a .json element, an EVTX record).
+        Largest single event read, in bytes: a JSONL line, a .json element, an EVTX
+        record's JSON. A longer JSONL line is skipped without being held in memory (a .json
+        file is mapped, not read); the event is a reported problem naming the limit.
     max_event_depth
-        Deepest nesting of objects and arrays in one event.
+        Deepest nesting of objects and arrays in one event (the event itself is level 1),
+        checked on the text before it is parsed; a deeper event is a reported problem naming
+        the limit. `Ruleset.match` refuses a deeper dict with a ValueError naming it (at the
+        default, 100: a Ruleset is not given the readers' Options).
     regex_timeout
         Seconds one regex test may take on the bounded engine (the few patterns the
         linear-time engine cannot express: look-arounds, back-references). A timeout is a
