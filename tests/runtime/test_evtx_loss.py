@@ -299,3 +299,29 @@ def test_scan_of_a_truncated_file_says_what_was_lost_and_exits_2(tmp_path):
     assert "events read: 2,616" in err
     assert "skipped: 945 records lost (see messages above)" in err
     assert "unreadable files" not in err
+
+
+@needs_sample
+def test_a_panic_in_the_evtx_package_costs_only_its_chunk(monkeypatch):
+    """pyo3 turns a Rust panic into pyo3_runtime.PanicException, a BaseException: caught,
+    it costs the chunk it happened in, reported; the other chunks are read."""
+    import evtx
+
+    class PanicException(BaseException):
+        pass
+
+    class Panicking:
+        def records_json(self):
+            raise PanicException("called `Option::unwrap()` on a `None` value")
+
+    real, calls = evtx.PyEvtxParser, []
+
+    def parser(buf, **kw):
+        calls.append(1)
+        return Panicking() if len(calls) == 3 else real(buf, **kw)
+
+    monkeypatch.setattr(evtx, "PyEvtxParser", parser)
+    recs, probs, _ = _read(_sample())
+    assert len(recs) == ANNOUNCED - 107
+    assert [(p.lost, p.message.split(":")[0]) for p in probs] == [(107, "chunk 2")]
+    assert "the evtx parser says: called `Option::unwrap()` on a `None` value" in probs[0].message
