@@ -1,8 +1,10 @@
 """.evtx files: every record the file's headers announce is read, or counted as lost.
 
-Left to itself, the `evtx` package reads what it can and says nothing about the rest: a file
-cut short ends the iteration without an error (at 4,608 bytes: 0 of 3,561 records and no
-message), a chunk it cannot use is skipped or ends the file, and a Rust panic surfaces as
+Left to itself, the `evtx` package (0.14) reads what it can and does not say what it could
+not: a file cut short ends the iteration without an error (cut at 4,608 bytes: 0 of 3,561
+records and no message; at 72,632: 107), a chunk cut short is dropped whole, a chunk with a
+damaged magic is one error that does not say how many records it held, a chunk header whose
+last record id is damaged silently ends that chunk early, and a Rust panic surfaces as
 `pyo3_runtime.PanicException`, a BaseException. So a file is read here chunk by chunk:
 `evtx_layout` reads the file header and each chunk header (what the file announces), each
 chunk that has a header is handed to `evtx` alone, as a one-chunk file (so a chunk is read
@@ -153,14 +155,16 @@ def _loss(path: str, a: Announced, got: int, reasons: list[str], slots: list[Slo
         why.append(f"the evtx parser says: {reasons[0]}{more}")
     if header is None or not header.intact:
         why.append("the file header is damaged, so the chunk count and last record id are unknown")
+    if not why:
+        why.append(f"the evtx parser read {got:,} of them and reported no error")
     head = f"{lost:,} of {a.count:,}" if a.exact else f"up to {lost:,}"
     return Problem(path, None, f"{_chunks(a.slots)}: {head} records lost ({ids}): " + "; ".join(why),
                    lost=lost)
 
 
 _STATES = {"cut": "cut short", "missing": "missing",
-           "damaged": "with a damaged header (wrong magic or checksum: the records it held are "
-                      "counted from its neighbours)"}
+           "damaged": "with a damaged header (wrong magic or checksum: what it held is counted "
+                      "from the headers around it)"}
 
 
 def _chunks(idx) -> str:

@@ -11,9 +11,10 @@ number of 19 or more digits, and only after orjson has accepted the text, so bot
 what is valid.
 
 `spans` finds the values of a .json file — an array's elements, or objects one after
-another (several arrays are several runs of elements) — without parsing them: it follows
-brackets and strings (escapes included) with two regular expressions, so its cost is per
-bracket, not per byte. A value it cannot delimit cleanly is a span with an `error`:
+another (several arrays are several runs of elements) — without parsing them: one pattern
+match delimits a clean value of up to FAST_DEPTH levels; elsewhere a scanner follows
+brackets and strings (escapes included) bracket by bracket, skipping everything between
+with a regular expression. A value it cannot delimit cleanly is a span with an `error`:
 - a closer that does not match closes the innermost opener it matches (a stray one is
   skipped), so `{"a": [1}` costs that element only;
 - a line break inside a string ends the string (JSON strings hold no raw line breaks), so
@@ -65,7 +66,6 @@ FAST_DEPTH = 6
 _FAST = re.compile(_balanced(FAST_DEPTH))
 _LINE_OBJECT = re.compile(rb"\n([ \t]*+)\{")
 _OPEN = {0x5B: 0x5D, 0x7B: 0x7D}  # [ -> ], { -> }
-_CLOSE = frozenset(_OPEN.values())
 _QUOTE, _COMMA, _ARRAY, _ARRAY_END = 0x22, 0x2C, 0x5B, 0x5D
 _BOM = b"\xef\xbb\xbf"
 
@@ -157,6 +157,7 @@ class Span:
     end: int
     depth: int
     error: str | None = None
+    cut: bool = False  # the text ended inside it
 
 
 def spans(text, fast: bool = True) -> Iterator[Span]:
@@ -167,7 +168,8 @@ def spans(text, fast: bool = True) -> Iterator[Span]:
     n = len(text)
     pos = 3 if text[:3] == _BOM else 0
     in_array = False
-    while True:
+    bounded = False  # once the text has ended inside a value, no value reaches past the
+    while True:      # next line starting with '{' (so no later value rescans to the end)
         pos = _WS.match(text, pos).end()
         if pos >= n:
             return
@@ -183,27 +185,30 @@ def spans(text, fast: bool = True) -> Iterator[Span]:
         if in_array and b == _COMMA:  # separators are not checked: a missing one costs nothing
             pos += 1
             continue
-        m = _FAST.match(text, pos) if fast and b in _OPEN else None
-        span = Span(pos, m.end(), FAST_DEPTH) if m is not None else _value(text, pos, n)
+        end = (_resync(text, pos, n) or n) if bounded else n
+        m = _FAST.match(text, pos, end) if fast and b in _OPEN else None
+        span = Span(pos, m.end(), FAST_DEPTH) if m is not None else _value(text, pos, end)
+        bounded = bounded or span.cut
         yield span
         pos = span.end
 
 
 def _value(text, pos: int, n: int) -> Span:
+    """The value starting at `pos`, scanned bracket by bracket up to `n` at most."""
     b = text[pos]
     if b not in _OPEN:
-        m = _SCALAR.match(text, pos)  # a string, number or word; else one stray character
-        return Span(pos, m.end() if m is not None else pos + 1, 0, None)
+        m = _SCALAR.match(text, pos, n)  # a string, number or word; else one stray character
+        return Span(pos, m.end() if m is not None and m.end() > pos else pos + 1, 0, None)
     stack = [_OPEN[b]]
     deepest, error, i = 1, None, pos + 1
     while stack:
-        i = _SKIP.match(text, i).end()
+        i = _SKIP.match(text, i, n).end()
         if i >= n:
-            return _cut(text, pos, deepest)
+            return _cut(text, pos, deepest, n)
         b = text[i]
         if b == _QUOTE:
             error = error or "a string is not closed before the line ends"
-            i = _STRING_OPEN.match(text, i).end()
+            i = _STRING_OPEN.match(text, i, n).end()
             continue
         i += 1
         if b in _OPEN:
@@ -235,13 +240,13 @@ def _resync(text, pos: int, end: int) -> int | None:
     return None
 
 
-def _cut(text, pos: int, deepest: int) -> Span:
-    """A value the text ends inside: up to where the next value is tried, else to the end."""
-    end = _resync(text, pos, len(text))
-    if end is None:
-        return Span(pos, len(text), deepest, "the file ends inside this value")
+def _cut(text, pos: int, deepest: int, n: int) -> Span:
+    """A value not closed before `n`: up to where the next value is tried, else to the end."""
+    end = _resync(text, pos, n) if n == len(text) else n
+    if end is None or end >= len(text):
+        return Span(pos, len(text), deepest, "the file ends inside this value", True)
     return Span(pos, end, deepest, "the value is not closed (the next line starting with '{' "
-                                   "is read as the next value)")
+                                   "is read as the next value)", True)
 
 
 class Lines:

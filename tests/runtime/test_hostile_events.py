@@ -117,6 +117,19 @@ def test_the_fast_pattern_and_the_scanner_find_the_same_values(text):
     assert fast == slow
 
 
+def test_many_unclosed_objects_cost_one_problem_each_in_linear_time():
+    """Each unclosed object would otherwise be scanned to the end of the file, and the
+    next from its own start: once the text has ended inside a value, no value reaches past
+    the next line starting with '{'."""
+    import time
+
+    for body in (b'{"a": [1\n' * 20000, b'[\n' + b'  {"a": [1, {"b": "x},\n' * 20000 + b"]"):
+        t0 = time.perf_counter()
+        items = _items(body, ".json")
+        assert time.perf_counter() - t0 < 10
+        assert len(items) == 20000 and all(isinstance(i, Problem) and i.lost == 1 for i in items)
+
+
 def test_array_positions_and_messages():
     items = _items(b'[{"a": 1},\n {"a": NaN},\n {"a": [1}, {"a": 4}]', ".json")
     assert [(i.record, getattr(i, "message", None)) for i in items] == [
