@@ -133,8 +133,18 @@ class LuceneBackend(TextBackend):
 # Lucene's RegExp matches the whole term, knows `. [] [^] | * + ? {n,m} ()` and more
 # (`" # @ & < > ~` are operators there), has no anchors, no flags, no `\d`, and reads `\c` as
 # the character c. The rule regex is parsed by Python's own parser and each node written again.
+#
+# Anchors: `re.search(P)` holds iff the whole text is `X P Y` for some X, Y. Each of X, Y is
+# empty or not, so the text matches one of four Lucene regexes `P[s][e]`, `.+P[l][e]`, ...
+# where, in P[s][e], a `^` is the empty string when nothing (or only zero-width parts) of P
+# lies before it and X is empty, impossible when something must lie before it, and refused
+# when that depends on the text (`a*^b`); `$` likewise from the other side. Python's `$` also
+# matches before a final newline: read as the end of the text (a text ending in a newline
+# differs).
 
-_START, _LATER, _UNKNOWN = "start", "later", "unknown"  # where a node can begin in the text
+_AT, _AFTER, _UNKNOWN = "at", "after", "unknown"  # at the text's edge / not / it depends
+_STARTS = {C.AT_BEGINNING, C.AT_BEGINNING_STRING}
+_ENDS = {C.AT_END, C.AT_END_STRING}
 
 
 class _Refuse(Exception):
@@ -152,31 +162,29 @@ def lucene_regex(m: Match, pattern: str, flags: str) -> str:
     if parsed.state.flags & (C.SRE_FLAG_IGNORECASE | C.SRE_FLAG_MULTILINE | C.SRE_FLAG_VERBOSE):
         raise unsupported(m, "Lucene", f"the regex {pattern!r} with inline flags", _WHY)
     items = list(parsed)
-    start = bool(items) and items[0] in ((C.AT, C.AT_BEGINNING), (C.AT, C.AT_BEGINNING_STRING))
-    end = bool(items) and items[-1] in ((C.AT, C.AT_END), (C.AT, C.AT_END_STRING))
-    body = items[1 if start else 0: len(items) - 1 if end and len(items) > start else len(items)]
-    tail = "" if end else ".*"
     try:
-        if start:
-            text, _ = _seq(body, _START)
-            if text is None:
-                raise _Refuse("it can never match")
-            return text + tail
-        if not any(op is C.AT for op, _ in _walk(body)):
-            return ".*" + _seq(body, _UNKNOWN)[0] + tail
-        # `^` inside: the match starts at the text's start, or after at least one character
-        first, _ = _seq(body, _START)
-        later, _ = _seq(body, _LATER)
-        alts = ([first + tail] if first is not None else []) + (
-            [".+" + later + tail] if later is not None else [])
+        if not any(op is C.AT for op, _ in _walk(items)):
+            return ".*" + _seq(items, _UNKNOWN, _UNKNOWN) + ".*"
+        text = {(s, e): _seq(items, s, e) for s in (_AT, _AFTER) for e in (_AT, _AFTER)}
+        rows = {s: _ends(text[s, _AT], text[s, _AFTER]) for s in (_AT, _AFTER)}
+        if rows[_AT] == rows[_AFTER]:
+            alts = [".*" + t for t in rows[_AT]]
+        else:
+            alts = rows[_AT] + [".+" + t for t in rows[_AFTER]]
         if not alts:
             raise _Refuse("it can never match")
         return "|".join(alts)
     except _Refuse as exc:
-        why = str(exc) or _WHY
         raise Unsupported(f"Lucene cannot express the regex {pattern!r}"
                           + (f" (field {m.field!r})" if m.field else " (keyword search)"),
-                          m.span, why) from None
+                          m.span, str(exc) or _WHY) from None
+
+
+def _ends(at_end: str | None, before: str | None) -> list[str]:
+    """The alternatives for one start state: P with the text ending right after it, or not."""
+    if at_end is not None and at_end == before:
+        return [at_end + ".*"]
+    return ([at_end] if at_end is not None else []) + ([before + ".+"] if before is not None else [])
 
 
 def _walk(items):
@@ -219,7 +227,7 @@ def _class(items) -> str:
 
 
 def _width(items) -> tuple[int, bool]:
-    """(minimum width, whether it can be wider than 0) of a sequence, for the start state."""
+    """(minimum width, whether it can be wider than 0) of a sequence."""
     lo, hi = 0, False
     for op, av in items:
         if op in (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN):
@@ -236,65 +244,65 @@ def _width(items) -> tuple[int, bool]:
     return lo, hi
 
 
-def _after(state: str, items) -> str:
-    lo, hi = _width(items)
+def _state(outer: str, between) -> str:
+    """Whether a node is at the text's edge, given the outer state and the nodes between."""
+    lo, hi = _width(between)
     if lo > 0:
-        return _LATER
-    return state if not hi or state != _START else _UNKNOWN
+        return _AFTER
+    return outer if not hi or outer == _AFTER else _UNKNOWN
 
 
-def _seq(items, state: str):
-    """(Lucene text or None when this sequence cannot match in `state`, the state after)."""
+def _seq(items, start: str, end: str) -> str | None:
+    """Lucene text of a sequence in the given edge states, or None if it cannot match there."""
     out = []
-    for op, av in items:
-        text, state = _node(op, av, state)
+    for i, (op, av) in enumerate(items):
+        text = _node(op, av, _state(start, items[:i]), _state(end, items[i + 1:]))
         if text is None:
-            return None, state
+            return None
         out.append(text)
-    return "".join(out) if out else "()", state
+    return "".join(out) or "()"
 
 
-def _node(op, av, state: str):
+def _anchor(state: str, what: str) -> str | None:
+    if state == _UNKNOWN:
+        raise _Refuse(f"a '{what}' that may or may not be at the {'start' if what == '^' else 'end'}"
+                      " of the text")
+    return "" if state == _AT else None
+
+
+def _node(op, av, start: str, end: str):
     if op is C.LITERAL:
-        return _lit(av), _LATER
+        return _lit(av)
     if op is C.NOT_LITERAL:
-        return "[^" + _lit(av, True) + "]", _LATER
+        return "[^" + _lit(av, True) + "]"
     if op is C.ANY:
-        return ".", _LATER
+        return "."
     if op is C.IN:
-        return _class(av), _LATER
+        return _class(av)
     if op is C.AT:
-        if av in (C.AT_BEGINNING, C.AT_BEGINNING_STRING):
-            if state == _UNKNOWN:
-                raise _Refuse("a '^' that may or may not be at the start of the text")
-            return ("()", state) if state == _START else (None, state)
-        raise _Refuse("an anchor ('$', '\\b', '\\B') inside the pattern")
+        if av in _STARTS:
+            return _anchor(start, "^")
+        if av in _ENDS:
+            return _anchor(end, "$")
+        raise _Refuse("a word boundary ('\\b', '\\B')")
     if op is C.SUBPATTERN:
         _gid, add, dele, sub = av
         if add or dele:
             raise _Refuse(_WHY)
         sub = list(sub)
-        text, after = _seq(sub, state)
+        text = _seq(sub, start, end)
         if text is None or (len(sub) == 1 and sub[0][0] is C.BRANCH):
-            return text, after  # a branch is already one group
-        return "(" + text + ")", after
+            return text  # a branch is already one group
+        return "(" + text + ")"
     if op is C.BRANCH:
-        alts, states = [], set()
-        for alt in av[1]:
-            text, after = _seq(list(alt), state)
-            if text is not None:
-                alts.append(text)
-                states.add(after)
-        if not alts:
-            return None, state
-        after = states.pop() if len(states) == 1 else _UNKNOWN
-        return "(" + "|".join(alts) + ")", after
+        alts = [t for t in (_seq(list(alt), start, end) for alt in av[1]) if t is not None]
+        return "(" + "|".join(alts) + ")" if alts else None
     if op in (C.MAX_REPEAT, C.MIN_REPEAT):  # laziness does not change whether a match exists
         lo, hi, sub = av
         sub = list(sub)
         if any(o is C.AT for o, _ in _walk(sub)):
             raise _Refuse("an anchor inside a repetition")
-        text, _ = _seq(sub, _UNKNOWN)
+        text = _seq(sub, _UNKNOWN, _UNKNOWN)
         one = len(sub) == 1 and sub[0][0] in (C.LITERAL, C.NOT_LITERAL, C.ANY, C.IN, C.SUBPATTERN,
                                               C.BRANCH)
         atom = text if one else "(" + text + ")"
@@ -302,5 +310,5 @@ def _node(op, av, state: str):
             q = "*" if lo == 0 else "+" if lo == 1 else "{%d,}" % lo
         else:
             q = "?" if (lo, hi) == (0, 1) else "{%d}" % lo if lo == hi else "{%d,%d}" % (lo, hi)
-        return atom + q, _after(state, [(op, av)])
+        return atom + q
     raise _Refuse(_WHY)  # lookaround, backreferences, atomic groups, possessive repeats
