@@ -23,6 +23,7 @@ merging, metadata, RULES_JSON) ever sees more than the limits of `Options` allow
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -484,14 +485,17 @@ def load_file(path: str | os.PathLike,
     limit = options.max_rule_file_bytes
     try:
         with open(path, "rb") as fh:
-            raw = fh.read(limit + 1)
-            size = os.fstat(fh.fileno()).st_size
+            info = os.fstat(fh.fileno())
+            regular = stat.S_ISREG(info.st_mode)  # (a FIFO's size is unknown: read the limit)
+            size = info.st_size if regular else 0
+            raw = b"" if size > limit else fh.read() if regular else fh.read(limit + 1)
     except OSError as exc:
         return [], [Diagnostic("unreadable-file", f"cannot read rule file: {exc.strerror}",
                                Span(file), hint="check the path and its permissions")]
-    if len(raw) > limit:
-        return [], [Diagnostic("rule-file-too-large", _too_large(max(size, 0), limit), Span(file),
-                               hint=_TOO_LARGE_HINT)]
+    if size > limit or len(raw) > limit:
+        return [], [Diagnostic("rule-file-too-large",
+                               _too_large(max(size, len(raw)) if regular else 0, limit),
+                               Span(file), hint=_TOO_LARGE_HINT)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

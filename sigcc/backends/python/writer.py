@@ -93,14 +93,14 @@ def _function(name: str, comment: str, e: Expr, emitter: Emitter,
 def _rule_code(index: int, rule: RuleIR, consts: Constants, shared: dict[Expr, str],
                hoist: bool) -> _Rule:
     m = rule.meta
-    names = {s.name: shared.get(s.expr) or _fn_name(index, s.name, j)
-             for j, s in enumerate(rule.searches)}
+    names = {s.name: (shared and shared.get(s.expr)) or _fn_name(index, s.name, j)
+             for j, s in enumerate(rule.searches)}  # (hashing an expression is not free)
     emitter = Emitter(consts, ref_call=lambda n: f"{names[n]}({Emitter.ARGS})")
     lines = [f"# rule {m.id!r}: {m.title!r}", f"# from {m.file!r}, line {m.line}"]
     marks = []
     for s in rule.searches:
         fn = names[s.name]
-        if s.expr in shared:
+        if shared and s.expr in shared:
             lines += ["", f"# search {s.name!r}, line {s.line}: shared, {fn}"]
             continue
         code, defined = _function(fn, f"search {s.name!r}, line {s.line}", s.expr, emitter, hoist)
