@@ -35,6 +35,21 @@ def _options_args(p: argparse.ArgumentParser) -> None:
                    help="field name case handling (default: sensitive, as the spec says)")
     g.add_argument("--no-logsource", action="store_true",
                    help="apply every rule to every event (for events without Channel information)")
+    from sigcc.compat import PRESETS
+
+    class Compat(argparse.Action):  # a preset also sets the switches it implies, so that
+        def __call__(self, parser, ns, value, option_string=None):  # build-time checks see them
+            ns.compat = value
+            preset = PRESETS[value]
+            ns.collapse_whitespace = ns.collapse_whitespace or preset.get("collapse_whitespace", False)
+            ns.no_logsource = ns.no_logsource or preset.get("logsource") == "ignore"
+
+    g.add_argument("--compat", choices=sorted(PRESETS), action=Compat, default=None,
+                   help="interpret rules as another engine does, its deliberate choices only "
+                        "(see sigcc/compat.py). go: the Go engine (go-sigma-rule-engine) — "
+                        "--collapse-whitespace, --no-logsource, and plain values written /.../ "
+                        "as regular expressions; its bugs (case-sensitive values, rules it "
+                        "cannot load, ...) are not reproduced: docs/migrating-from-go.md")
     s = p.add_argument_group("speed switches (never change what matches; for measuring)")
     s.add_argument("--no-optimize", action="store_true", help="skip the optimization passes")
     s.add_argument("--no-dispatch", action="store_true",
@@ -50,11 +65,18 @@ def _options(ns: argparse.Namespace) -> Options:
         if not sep or not name:
             raise SystemExit(f"sigcc: --placeholder needs NAME=VALUE, got {item!r}")
         ph.setdefault(name.strip("%"), []).append(value)
-    return Options(collapse_whitespace=ns.collapse_whitespace,
-                   field_names=ns.field_names or "sensitive",
-                   placeholders=ph, logsource="ignore" if ns.no_logsource else "windows",
-                   optimize=not ns.no_optimize, dispatch=not ns.no_dispatch,
-                   prefilter=not ns.no_prefilter)
+    from sigcc.compat import compat_options
+
+    given = dict(placeholders=ph, optimize=not ns.no_optimize, dispatch=not ns.no_dispatch,
+                 prefilter=not ns.no_prefilter)
+    if ns.collapse_whitespace:
+        given["collapse_whitespace"] = True
+    if ns.field_names:
+        given["field_names"] = ns.field_names
+    if ns.no_logsource:
+        given["logsource"] = "ignore"
+    compat = getattr(ns, "compat", None)
+    return compat_options(compat, **given) if compat else Options(**given)
 
 
 def _print_diagnostics(diags, stream, fmt: str = "text", show_warnings: bool = True) -> None:

@@ -18,6 +18,13 @@ class Options:
     collapse_whitespace
         The Go engine collapses runs of whitespace to one space in both pattern and event
         value before matching. pySigma does not. Default off (pySigma-compatible).
+    slash_regex
+        A plain value written `/.../` (no modifier but `all`; keyword values too) is a
+        regular expression, as in the Go engine ("non-spec regex"): every leading and
+        trailing `/` is stripped, as Go strips them, and the rest is searched for,
+        case-sensitively. Default off: in the spec such a value is a wildcard string, and
+        SigmaHQ's 16 plain values of that shape are paths (`/../../`, `/bin/bash -c ...`).
+        Part of `--compat go` (sigcc/compat.py, docs/migrating-from-go.md).
     field_names
         "sensitive" (spec and pySigma: `Image` and `image` are different fields) or
         "insensitive" (field names are lower-cased on both sides, as some engines do).
@@ -76,6 +83,7 @@ class Options:
     """
 
     collapse_whitespace: bool = False
+    slash_regex: bool = False
     field_names: str = "sensitive"
     placeholders: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     keyword_contains: bool = True
@@ -109,6 +117,8 @@ class Options:
             "dispatch": self.dispatch,
             "prefilter": self.prefilter,
             "regex_timeout": self.regex_timeout,
+            # recorded only when on, so that modules built without it stay byte-identical
+            **({"slash_regex": True} if self.slash_regex else {}),
         }
 
 

@@ -413,9 +413,22 @@ MODIFIERS = {
 }
 
 
+def slash_regex(v, item: Item):
+    """Options.slash_regex (the Go engine's non-spec extension): a plain string written
+    `/.../` is a case-sensitive regex search for the text between the slashes — every
+    leading and trailing `/` stripped, as Go's TrimLeft/TrimRight strip them."""
+    if not (isinstance(v, VStr) and v.raw.startswith("/") and v.raw.endswith("/")):
+        return v
+    pattern = v.raw.strip("/")
+    _check_regex(item, "slash_regex", pattern, "")
+    return VTest(RegexMatch(pattern, ""))
+
+
 def apply(mods: list[str], raw_values: list, item: Item) -> list[Test]:
     """Run the modifier chain over the item's values; return one test per final value."""
     values = [value_of(v) for v in raw_values]
+    if item.options.slash_regex and all(m == "all" for m in mods):
+        values = [slash_regex(v, item) for v in values]
     for mod in mods:
         fn = MODIFIERS.get(mod)
         if fn is None:
