@@ -297,6 +297,7 @@ def test_an_exception_in_one_rule_is_its_diagnostic(tmp_path, monkeypatch, where
         monkeypatch.setattr(emitter.Emitter, "match", _failing(
             emitter.Emitter.match, lambda self, m: m.field == "Boom"))
     one_src, one = sigcc.build_module(sources, jobs=1)
+    assert build._jobs(2, len(build._only_files(sources))) == 2  # (this process can fork)
     two_src, two = sigcc.build_module(sources, jobs=2)  # the forked worker carries it too
     assert two_src == one_src
     assert [d.render() for d in two.diagnostics] == [d.render() for d in one.diagnostics]
