@@ -167,10 +167,26 @@ class Ruleset:
                 try:
                     hit = r.fn(ev, lc, tc)
                 except Exception as exc:  # a rule bug must not stop the scan; it is reported
-                    self.errors.append(RuleError(r.info.id, r.info.file, r.info.line, repr(exc)))
+                    self._error(r, exc)
                     continue
                 if hit:
-                    fired = tuple(name for name, fn in r.searches if fn(ev, lc, tc))
                     i = r.info
-                    out.append(Match(i.id, i.title, i.level, i.tags, fired, i))
+                    out.append(Match(i.id, i.title, i.level, i.tags, self._fired(r, ev, lc, tc), i))
         return out
+
+    def _fired(self, r: CompiledRule, ev, lc, tc) -> tuple[str, ...]:
+        """The search identifiers of a rule that fired which are true. The condition may have
+        short-circuited past a search that raises (a regex timeout): the match stands, that
+        search is left out and its error is reported."""
+        fired = []
+        for name, fn in r.searches:
+            try:
+                if fn(ev, lc, tc):
+                    fired.append(name)
+            except Exception as exc:
+                self._error(r, exc, name)
+        return tuple(fired)
+
+    def _error(self, r: CompiledRule, exc: Exception, search: str | None = None) -> None:
+        where = f"search {search!r}: " if search else ""
+        self.errors.append(RuleError(r.info.id, r.info.file, r.info.line, where + repr(exc)))
