@@ -131,6 +131,7 @@ def _build_time_conflicts(ns, recorded: dict) -> list[str]:
                                             recorded.get("field_names") == ns.field_names),
         "--placeholder": (bool(ns.placeholder), None),
         "--no-optimize": (ns.no_optimize, None),
+        "--compat go": (getattr(ns, "compat", None) == "go", bool(recorded.get("slash_regex"))),
     }
     return [name for name, (asked, built_so) in given.items() if asked and not built_so]
 

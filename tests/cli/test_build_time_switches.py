@@ -52,3 +52,14 @@ def test_build_time_switch_with_a_rule_directory_is_honoured(built, capsys):
     assert main(["scan", "--rules", str(built / "r.yml"), "--no-logsource", "--no-summary",
                  str(built / "e.jsonl")]) == 0
     assert '"rule_id"' in capsys.readouterr().out
+
+
+def test_compat_go_needs_a_module_built_with_it(built, capsys):
+    # built with --no-logsource only: --compat go also asks for /.../ regex values and collapsing
+    assert main(["scan", "--rules", str(built / "flat.py"), "--compat", "go",
+                 str(built / "e.jsonl")]) == 1
+    assert "--compat go" in capsys.readouterr().err
+    assert main(["build", str(built / "r.yml"), "-o", str(built / "go.py"), "-q",
+                 "--compat", "go"]) == 0
+    assert main(["scan", "--rules", str(built / "go.py"), "--compat", "go", "--no-summary",
+                 str(built / "e.jsonl")]) == 0
