@@ -371,3 +371,20 @@ def test_random_alias_graphs_load_or_are_refused(case, max_nodes, max_depth):
     assert (f"Options.max_yaml_nodes = {max_nodes} nodes" if d.code == "yaml-node-limit"
             else f"Options.max_depth = {max_depth} levels") in d.message
     assert result.rules == []
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "1.0e+308"])
+@pytest.mark.parametrize("op", ["lt", "gte"])
+def test_non_finite_numbers_compile_to_literals(value, op):
+    """repr(float('inf')) is `inf`, a name: the generated code raised NameError per event."""
+    from sigcc.runtime.interpreter import Interpreter
+
+    opts = sigcc.Options(logsource="ignore")
+    text = RULE.replace("Image|endswith: '\\whoami.exe'", f"X|{op}: {value}")
+    source, result = sigcc.build_module([text], opts)
+    assert result.diagnostics == []
+    rs = sigcc.Ruleset.from_source(source, "<numbers>")
+    interpreter = Interpreter(result.rules, opts)
+    for ev in ({"X": 5}, {"X": -1e308}, {"X": "7"}, {"X": "abc"}, {}):
+        assert [m.rule_id for m in rs.match(ev)] == interpreter.match(ev), ev
+    assert rs.errors == []

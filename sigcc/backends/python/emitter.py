@@ -12,6 +12,8 @@ imports at any depth the compiler accepts (Options.max_depth bounds the conditio
 """
 from __future__ import annotations
 
+import math
+
 from sigcc.compiler import patterns
 from sigcc.compiler.patterns import number_text
 from sigcc.compiler.ir import (And, AnyOf, BoolEq, Cidr, Compare, Const, Exists, Expr, FieldRef, Match,
@@ -61,6 +63,14 @@ def _keyword_text(t) -> str | None:
     if all(not NUMERIC_TEXT_CHARS.issuperset(x) for x in literals):
         return "STR_TEXT"
     return "ALL_TEXT"
+
+
+def _number(value: int | float) -> str:
+    """A number as Python source made of literals only: repr() of YAML's .inf and .nan is
+    the name `inf` / `nan` (a NameError when the rule runs); 1e999 is the float inf."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "(1e999 - 1e999)" if math.isnan(value) else "1e999" if value > 0 else "-1e999"
+    return repr(value)
 
 
 class Emitter:
@@ -162,7 +172,7 @@ class Emitter:
             net = self.consts.add("NET", f"network({t.network!r})")
             return f"in_network({net}, {self._read('tc', f)})"
         if isinstance(t, Compare):
-            return f"compare({raw}, {t.op!r}, {t.value!r})"
+            return f"compare({raw}, {t.op!r}, {_number(t.value)})"
         if isinstance(t, FieldRef):
             cache = "tc" if t.cased else "lc"
             return f"fieldref({self._read(cache, f)}, {self._read(cache, t.other)}, {t.kind!r})"
