@@ -252,7 +252,7 @@ def check(target: str, expr) -> str:
     return "ok"
 
 
-PROPERTY = settings(max_examples=200, deadline=None, derandomize=False,
+PROPERTY = settings(max_examples=300, deadline=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -352,7 +352,7 @@ lucene_patterns = st.one_of(regexes, st.builds(lambda a, b: a + b, regexes, rege
 samples = st.lists(st.text(alphabet=st.sampled_from(list("ab/.^$(|)\\*x é")), max_size=6), max_size=8)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(lucene_patterns, samples)
 def test_lucene_regex_selects_what_python_search_selects(pattern, texts):
     """The regex value context: Lucene's whole-term regex, read back as Python, fullmatches

@@ -103,7 +103,7 @@ def _connect(engine: str):
 def test_hostile_columns_and_values_execute_like_the_matcher(engine):
     _connect(engine).close()  # skip early when the engine is missing
 
-    @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(cases())
     def prop(case):
         expr, cols, events = case
