@@ -25,6 +25,7 @@ from sigcc.runtime.json_text import depth_error
 MAX_EVENT_DEPTH = DEFAULT_OPTIONS.max_event_depth
 _CONTAINERS = (dict, list, tuple)
 _CLASSES = frozenset(_CONTAINERS)
+_NO_LIMIT = 1 << 62
 
 
 def too_deep(value, limit: int, depth: int = 1) -> bool:
@@ -46,8 +47,19 @@ def too_deep(value, limit: int, depth: int = 1) -> bool:
 
 def _deep(value, depth: int, limit: int) -> None:
     """Raise for a container value at level `depth` that reaches past `limit`."""
+    if depth < limit:  # most containers hold no containers: no walk needed
+        for v in (value.values() if isinstance(value, dict) else value):
+            if v.__class__ in _CLASSES:
+                break
+        else:
+            return
     if too_deep(value, limit, depth):
         raise ValueError(depth_error(limit).message)
+
+
+def _flat_dict(value) -> bool:
+    """A dict of scalars only (the event's own attributes, say): nothing to measure."""
+    return value.__class__ is dict and _CLASSES.isdisjoint(map(type, value.values()))
 
 
 def _level(depth: int, limit: int) -> None:
@@ -94,43 +106,51 @@ _KNOWN = frozenset(("System", "EventData") + _BLOCKS)
 
 def flatten_windows(event: dict, max_depth: int = MAX_EVENT_DEPTH, depth: int = 2) -> dict:
     """The inner dict of an EVTX-shaped event (`event["Event"]`, at level `depth`) as fields.
-    Every part of it, flattened or not, must lie within `max_depth` levels."""
+    Every part of it, flattened or not, must lie within `max_depth` levels: the levels this
+    function walks itself are within any limit of depth + 4 or more, so only containers it
+    keeps or skips are measured; a smaller limit is decided by one walk of the whole event."""
+    if max_depth < depth + 4:
+        _deep(event, depth, max_depth)
+        max_depth = _NO_LIMIT
     lim = max_depth
-    _level(depth, lim)
     out: dict = {}
-    for k, v in event.items():
-        if k not in _KNOWN and v.__class__ in _CLASSES:
+    for k, v in event.items():  # parts not flattened must still be within the limit
+        if k not in _KNOWN and v.__class__ in _CLASSES and not _flat_dict(v):
             _deep(v, depth + 1, lim)
     d = depth + 2  # the level of a System or EventData value
     system = event.get("System")
     if isinstance(system, dict):
-        _level(d - 1, lim)
         for k, v in system.items():
-            c = v.__class__
-            if c is dict:
-                _level(d, lim)
-                for part, pv in v.items():
-                    pc = pv.__class__
-                    if part == "#attributes" and pc is dict:
-                        _level(d + 1, lim)
-                        for a, av in pv.items():
+            if v.__class__ is dict:
+                attrs = v.get("#attributes")
+                parts = 0
+                if attrs is not None:
+                    parts = 1
+                    if attrs.__class__ is dict:
+                        for a, av in attrs.items():
                             if av.__class__ in _CLASSES:
                                 _deep(av, d + 2, lim)
                             out[f"{k}_{a}"] = av
-                    else:
-                        if pc is dict or pc is list or pc is tuple:
-                            _deep(pv, d + 1, lim)
-                        if part == "#text":
-                            out[k] = pv
+                    elif attrs.__class__ in _CLASSES:
+                        _deep(attrs, d + 1, lim)
+                if "#text" in v:
+                    parts += 1
+                    text = v["#text"]
+                    if text.__class__ in _CLASSES:
+                        _deep(text, d + 1, lim)
+                    out[k] = text
+                if len(v) > parts:  # other parts: not flattened, still within the limit
+                    _deep(v, d, lim)
             else:
-                if c is list or c is tuple:
+                if v.__class__ in _CLASSES:
                     _deep(v, d, lim)
                 out[k] = v
     elif system.__class__ in _CLASSES:
         _deep(system, d - 1, lim)
     data = event.get("EventData")
-    if isinstance(data, dict):
-        _level(d - 1, lim)
+    if isinstance(data, dict) and "#attributes" not in data and _CLASSES.isdisjoint(map(type, data.values())):
+        out.update(data)  # the common case: named scalar values, taken over at C speed
+    elif isinstance(data, dict):
         for k, v in data.items():
             c = v.__class__
             if c is dict:  # {'#text': x} -> x; attributes only -> None

@@ -32,15 +32,13 @@ from typing import Iterator
 
 import orjson
 
-# One pass over an event's text finds both things `decode` looks for: digits, whitespace
-# and '-' become b"0", brackets b"[", ':' and ',' b":", all else b" ". The count of b"["
-# bounds the nesting; b":" or b"[" before 19 b"0"s may be a number of 19 or more digits,
-# which _NUMBER then reads to see whether orjson could hold it (digits in strings, hex blobs
-# and SIDs, do not even get that far).
-_MASK = bytes(0x30 if i in b"0123456789 \t\r\n-" else 0x5B if i in b"[{" else 0x3A if i in b":,"
-              else 0x20 for i in range(256))
-_LONG = (b":" + b"0" * 19, b"[" + b"0" * 19)
-_NUMBER = re.compile(rb"\s*+(-?\d++)")
+# One pass over an event's text finds both things `decode` looks for: digits become b"0",
+# brackets b"[", all else b" ". The count of b"[" bounds the nesting; a run of 19 b"0"s may
+# be a number of 19 or more digits, which _inexact then reads to see whether orjson could
+# hold it (runs in strings — hex blobs — are found and passed over).
+_MASK = bytes(0x30 if 0x30 <= i <= 0x39 else 0x5B if i in b"[{" else 0x20 for i in range(256))
+_RUN = b"0" * 19
+_NOT_DIGIT = re.compile(rb"[^0]")
 _EXACT = range(-2**63, 2**64)  # the integers orjson reads exactly
 
 # outside strings: everything up to the next bracket or quote, complete strings included
@@ -128,7 +126,7 @@ def decode(text: bytes, max_depth: int | None):
         value = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         return EventError(f"malformed JSON: {exc}", pos=exc.pos, reason=exc.msg)
-    if (_LONG[0] in mask or _LONG[1] in mask) and _inexact(text, mask):
+    if _RUN in mask and _inexact(text, mask):
         try:
             value = json.loads(text.decode("utf-8"))
         except RecursionError:  # only when max_event_depth is set near Python's own limit
@@ -137,14 +135,22 @@ def decode(text: bytes, max_depth: int | None):
 
 
 def _inexact(text: bytes, mask: bytes) -> bool:
-    """Does the text hold an integer orjson cannot read exactly (mask: see _MASK)?"""
-    for start in _LONG:
-        i = mask.find(start)
-        while i >= 0:
-            m = _NUMBER.match(text, i + 1)
-            if m is not None and len(m.group(1)) > 18 and int(m.group(1)) not in _EXACT:
-                return True
-            i = mask.find(start, i + 1)
+    """Does the text hold an integer orjson cannot read exactly (mask: see _MASK)? Each run
+    of 19 or more digits is looked at once: it is a number token when the text starts, or
+    ':', ',' or '[' comes, before it (past blanks and a sign); digits inside a string have
+    something else before them (digits after ', ' inside a string pass for a number:
+    harmless, the exact parse agrees)."""
+    i = mask.find(_RUN)
+    while i >= 0:
+        m = _NOT_DIGIT.search(mask, i)
+        end = m.start() if m is not None else len(mask)
+        j = i - 1 if text[i - 1:i] == b"-" else i
+        start = j
+        while j > 0 and text[j - 1] in b" \t\r\n":
+            j -= 1
+        if (j == 0 or text[j - 1] in b":,[") and int(text[start:end]) not in _EXACT:
+            return True
+        i = mask.find(_RUN, end)
     return False
 
 
