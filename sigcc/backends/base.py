@@ -246,22 +246,13 @@ CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 LINE_BREAK = re.compile("[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
-def is_control(c: str) -> bool:
-    return CONTROL.match(c) is not None
-
-
 def has_control(text: str) -> bool:
     return CONTROL.search(text) is not None
 
 
-def describe(text: str) -> str:
-    """The first troublesome character of a name, for messages: 'a line break', 'U+0000'."""
-    m = CONTROL.search(text)
-    if m is None:
-        return repr(text)
-    c = m.group()
-    kind = "a line break" if c in LINE_BREAKS else "a control character"
-    return f"{kind} (U+{ord(c):04X})"
+def describe(c: str) -> str:
+    """A character no query may hold raw, for messages: 'a line break (U+000A)'."""
+    return f"{'a line break' if c in LINE_BREAKS else 'a control character'} (U+{ord(c):04X})"
 
 
 def field_error(m: Match, target: str, name: str, why: str, hint: str | None = None) -> Unsupported:
@@ -331,6 +322,6 @@ def _verbose(pattern: str) -> bool:
 
 __all__ = ["Backend", "TextBackend", "Unsupported", "CONTROL", "LINE_BREAK", "LINE_BREAKS",
            "describe", "field_error",
-           "glob_regex", "has_control", "hex_braced", "inline", "is_control", "number",
+           "glob_regex", "has_control", "hex_braced", "inline", "number",
            "push_not", "regex_controls", "regex_literal", "rule_expression", "simplify",
            "unsupported"]

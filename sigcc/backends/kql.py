@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from sigcc.backends.base import (TextBackend, field_error, glob_regex, hex_braced, number, regex_controls, regex_literal, unsupported)
+from sigcc.backends.base import (TextBackend, describe, field_error, glob_regex, hex_braced, number, regex_controls, regex_literal, unsupported)
 from sigcc.compiler import patterns
 from sigcc.compiler.ir import (BoolEq, Cidr, Compare, Exists, FieldRef, Match, Null, NumEq, Or,
                                RegexMatch, StrMatch)
@@ -116,7 +116,8 @@ class KqlBackend(TextBackend):
     def field(self, m: Match, text: str) -> str:
         out = name(text)
         if out is None:
-            why = "it is empty" if not text else "it holds a control character KQL has no escape for"
+            bad = _NO_ESCAPE.search(text)
+            why = f"it holds {describe(bad.group())}, which KQL has no escape for" if bad else "it is empty"
             raise field_error(m, "KQL", text, why)
         return out
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 
-from sigcc.backends.base import (TextBackend, field_error, glob_regex, has_control, hex_braced,
+from sigcc.backends.base import (CONTROL, TextBackend, describe, field_error, glob_regex, hex_braced,
                                  number, push_not, regex_controls, regex_literal, rule_expression,
                                  simplify, unsupported)
 from sigcc.compiler import patterns
@@ -174,8 +174,9 @@ class SplunkBackend(TextBackend):
                          ("`", "it holds a backtick (a macro call in SPL)")):
             if bad in name:
                 raise field_error(m, "Splunk", name, why)
-        if has_control(name):
-            raise field_error(m, "Splunk", name, "it holds a control character or line break")
+        bad = CONTROL.search(name)
+        if bad:
+            raise field_error(m, "Splunk", name, f"it holds {describe(bad.group())}")
         return f"'{name}'"
 
     def text_eq(self, f: str, text: str, cased: bool) -> str:

@@ -34,7 +34,8 @@ from typing import ClassVar
 import sqlglot
 from sqlglot import exp
 
-from sigcc.backends.base import CONTROL, Backend, field_error, has_control, number, unsupported
+from sigcc.backends.base import (CONTROL, Backend, describe, field_error, has_control, number,
+                                 unsupported)
 from sigcc.compiler import patterns
 from sigcc.compiler.patterns import number_text
 from sigcc.compiler.ir import (BoolEq, Cidr, Compare, Exists, Expr, FieldRef, Match, Null, NumEq,
@@ -204,8 +205,9 @@ class SqlBackend(Backend):
         if m is not None:
             if not field:
                 raise field_error(m, self.label, field, "it is empty")
-            if has_control(field):
-                raise field_error(m, self.label, field, "it holds a control character or line break")
+            bad = CONTROL.search(field)
+            if bad:
+                raise field_error(m, self.label, field, f"it holds {describe(bad.group())}")
             if not quotable(field, self.dialect):
                 raise field_error(m, self.label, field, "the dialect does not read it back as one "
                                   "quoted identifier")

@@ -20,7 +20,7 @@ from sigcc.compiler.patterns import number_text
 from sigcc.query import to_query
 from sigcc.runtime.interpreter import evaluate
 from tests.query.test_injection import rule
-from tests.query.tokenizers import LINE_BREAKS
+from tests.query.canon import LINE_BREAKS
 
 # ASCII letters only in values: SQLite's LOWER() folds ASCII only (a documented difference).
 VALUE_CHARS = list("aB9_%\\'\"`[]|=*?. -/") + ["\n", "\r", "\t", "\u2028", "中", "€"]
