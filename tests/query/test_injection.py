@@ -460,3 +460,16 @@ def test_unquotable_field_name_error_verbatim():
         "<rule 0>:10:9: error[unsupported-feature]: SQL (sqlite) cannot quote the field name "
         "'a\\u2028b': it holds a line break (U+2028) (rule 00000000-0000-4000-8000-000000000001 "
         "'Test rule')\n  hint: rename the field with a pipeline (field_name_mapping)")
+
+
+@pytest.mark.parametrize("target", ["splunk", "kql", "lucene", "sqlite"])
+def test_pipeline_renamed_fields_are_quoted_as_the_final_names(target):
+    """Pipelines run before the backend: a field_name_mapping to a hostile name is quoted."""
+    from sigcc.compiler.pipelines import parse_pipeline
+    pipe = parse_pipeline({"name": "hostile", "transformations": [
+        {"type": "field_name_mapping", "mapping": {"Image": KQL_INJECTION + " | x=1"}}]})
+    r = to_query([rule_yaml("    sel:\n        Image: a\n    condition: sel")], target=target,
+                 pipelines=[pipe], default_pipelines=False)[0]
+    assert r.query is not None, r.error.render()
+    got = norm(read(target, r.query), cidr=target in ("splunk", "lucene"))
+    assert got == ("str", KQL_INJECTION + " | x=1", False, ("a",))
