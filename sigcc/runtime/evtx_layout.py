@@ -103,7 +103,8 @@ def parse_chunk_header(data: bytes) -> ChunkHeader | None:
 def records_intact(chunk: bytes, header: ChunkHeader) -> bool:
     """Does the records checksum of a whole chunk match?"""
     end = header.free_space
-    return CHUNK_HEADER_SIZE <= end <= len(chunk) and zlib.crc32(chunk[CHUNK_HEADER_SIZE:end]) == header.records_crc
+    return (CHUNK_HEADER_SIZE <= end <= len(chunk)
+            and zlib.crc32(chunk[CHUNK_HEADER_SIZE:end]) == header.records_crc)
 
 
 def one_chunk_file(chunk: bytes, next_record_id: int, damaged: bool = False) -> bytes:

@@ -38,36 +38,27 @@ def read_evtx(path: str, options: Options = DEFAULT_OPTIONS) -> Iterator[Item]:
         yield Problem(path, None, f"cannot open: {exc.strerror}")
         return
     with fh:
-        yield from _read(fh, path, options)
-
-
-def _read(fh, path: str, options: Options) -> Iterator[Item]:
-    size = os.fstat(fh.fileno()).st_size
-    first = fh.read(FILE_HEADER_SIZE)
-    header = parse_file_header(first)
-    slots = _slots(fh, size, header)
-    if header is None and not any(s.header is not None and s.header.magic for s in slots):
-        if first.startswith(FILE_MAGIC):
-            yield Problem(path, None, f"the file ends inside its header ({size:,} bytes); "
-                                      "it holds no records")
-        else:
-            yield Problem(path, None, "not an EVTX file: no 'ElfFile' file header and no 'ElfChnk' chunk")
-        return
-    read: dict[int, int] = {}
-    reasons: dict[int, list[str]] = {}
-    for slot in slots:
-        if slot.header is not None:  # something to parse, even from a damaged header
-            notes = reasons[slot.index] = []
-            n = 0
-            for item in _chunk(fh, slot, path, options, notes):
-                n += 1
-                yield item
-            read[slot.index] = n
-    for a in announce(slots, header, read):  # then what was announced and not read
-        p = _loss(path, a, sum(read.get(i, 0) for i in a.slots),
-                  [r for i in a.slots for r in reasons.get(i, ())], slots, header, size)
-        if p is not None:
-            yield p
+        size = os.fstat(fh.fileno()).st_size
+        first = fh.read(FILE_HEADER_SIZE)
+        header = parse_file_header(first)
+        slots = _slots(fh, size, header)
+        if header is None and not any(s.header is not None and s.header.magic for s in slots):
+            yield Problem(path, None, f"the file ends inside its header ({size:,} bytes); it holds no "
+                                      "records" if first.startswith(FILE_MAGIC) else
+                                      "not an EVTX file: no 'ElfFile' file header and no 'ElfChnk' chunk")
+            return
+        read: dict[int, int] = {}
+        reasons: dict[int, list[str]] = {}
+        for slot in slots:
+            if slot.header is not None:  # something to parse, even from a damaged header
+                items = _chunk(fh, slot, path, options, reasons.setdefault(slot.index, []))
+                read[slot.index] = len(items)
+                yield from items
+        for a in announce(slots, header, read):  # then what was announced and not read
+            p = _loss(path, a, sum(read.get(i, 0) for i in a.slots),
+                      [r for i in a.slots for r in reasons.get(i, ())], slots, header, size)
+            if p is not None:
+                yield p
 
 
 def _slots(fh, size: int, header: FileHeader | None) -> list[Slot]:
@@ -84,7 +75,7 @@ def _slots(fh, size: int, header: FileHeader | None) -> list[Slot]:
     return out
 
 
-def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> Iterator[Item]:
+def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> list[Item]:
     """The records `evtx` reads from one chunk, alone; why it stopped goes to `reasons`."""
     import evtx
 
@@ -92,7 +83,7 @@ def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> I
     data = fh.read(CHUNK_SIZE)
     h = slot.header
     buf = io.BytesIO(one_chunk_file(data, h.last_id + 1 if h.intact else 0, not h.intact))
-    n = 0
+    out: list[Item] = []
     try:
         it = iter(evtx.PyEvtxParser(buf, number_of_threads=1, indent=False).records_json())
         while True:
@@ -107,14 +98,14 @@ def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> I
                 if type(exc).__name__ == "PanicException" or len(reasons) > MAX_RECORDS_PER_CHUNK:
                     break
                 continue
-            n += 1
-            yield _record(path, r, options)
-    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            out.append(_record(path, r, options))
+    except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # the parser refused the chunk as a whole
         reasons.append(_message(exc))
-    if h.intact and n < h.count and slot.size == CHUNK_SIZE and not records_intact(data, h):
+    if h.intact and len(out) < h.count and slot.size == CHUNK_SIZE and not records_intact(data, h):
         reasons.append("the chunk's records checksum does not match")
+    return out
 
 
 def _message(exc: BaseException) -> str:

@@ -131,30 +131,27 @@ def read_json(path: str, options: Options = DEFAULT_OPTIONS) -> Iterator[Item]:
             yield Problem(path, None, f"cannot read: {exc}")
             return
         try:
-            yield from _json_values(text, path, options)
+            limit, depth = options.max_event_bytes, options.max_event_depth
+            lines = Lines(text)
+            for k, span in enumerate(spans(text, fast=depth >= FAST_DEPTH), 1):
+                if span.end - span.start > limit:
+                    err = size_error(span.end - span.start, limit, "element")
+                elif span.error is not None:  # (its depth may count brackets past where it was cut)
+                    line, col = lines.at(span.start)
+                    yield Problem(path, k, f"malformed JSON at line {line}, column {col}: {span.error}",
+                                  lost=1)
+                    continue
+                elif span.depth > depth:
+                    err = depth_error(depth)
+                else:
+                    value = decode(text[span.start:span.end], None)
+                    if value.__class__ is not EventError:
+                        yield event_item(path, k, value)
+                        continue
+                    err = value
+                line, col = lines.at(span.start + (err.pos or 0))
+                yield _bad(path, k, err, f"malformed JSON at line {line}, column {col}: {err.reason}"
+                           if err.reason else f"{err.message} (at line {line}, column {col})")
         finally:
             if size:
                 text.close()
-
-
-def _json_values(text, path: str, options: Options) -> Iterator[Item]:
-    limit, depth = options.max_event_bytes, options.max_event_depth
-    lines = Lines(text)
-    for k, span in enumerate(spans(text, fast=depth >= FAST_DEPTH), 1):
-        if span.end - span.start > limit:
-            err = size_error(span.end - span.start, limit, "element")
-        elif span.error is not None:  # (its depth may count brackets past where it was cut)
-            line, col = lines.at(span.start)
-            yield Problem(path, k, f"malformed JSON at line {line}, column {col}: {span.error}", lost=1)
-            continue
-        elif span.depth > depth:
-            err = depth_error(depth)
-        else:
-            value = decode(text[span.start:span.end], None)
-            if value.__class__ is not EventError:
-                yield event_item(path, k, value)
-                continue
-            err = value
-        line, col = lines.at(span.start + (err.pos or 0))
-        yield _bad(path, k, err, f"malformed JSON at line {line}, column {col}: {err.reason}"
-                   if err.reason else f"{err.message} (at line {line}, column {col})")

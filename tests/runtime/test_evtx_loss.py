@@ -125,7 +125,8 @@ def _flip(data: bytes, seed: int, flips: int, where: str) -> bytes:
             pos = rng.randrange(len(out))
         else:
             k = rng.randrange(n_chunks + 1)
-            pos = rng.randrange(128) if k == n_chunks else FILE_HEADER_SIZE + k * CHUNK_SIZE + rng.randrange(512)
+            pos = (rng.randrange(128) if k == n_chunks
+                   else FILE_HEADER_SIZE + k * CHUNK_SIZE + rng.randrange(512))
         out[pos] ^= 1 << rng.randrange(8)
     return bytes(out)
 

@@ -301,7 +301,8 @@ def big_rules():
 def test_a_big_integer_matches_the_same_rules_by_every_path(big_rules, tmp_path):
     text = b'{"n": 18446744073709551617}'
     events = {"api": {"n": BIG}}
-    for name, items in (("jsonl", _items(text + b"\n", ".jsonl")), ("json", _items(b"[" + text + b"]", ".json")),
+    for name, items in (("jsonl", _items(text + b"\n", ".jsonl")),
+                        ("json", _items(b"[" + text + b"]", ".json")),
                         ("stdin", list(read_events(["-"], io.BytesIO(text + b"\n"))))):
         events[name] = items[0].event
     hits = {name: sorted(m.title for m in big_rules.match(ev)) for name, ev in events.items()}
@@ -321,7 +322,8 @@ def test_scan_reports_a_deep_event_and_reads_the_next_file(tmp_path):
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     err = proc.stderr.decode()
     assert proc.returncode == 2, err
-    assert f"sigcc: skipped {deep} record 1: the event is nested deeper than max_event_depth (100 levels)" in err
+    assert (f"sigcc: skipped {deep} record 1: the event is nested deeper than max_event_depth "
+            "(100 levels)") in err
     assert [json.loads(line)["file"] for line in proc.stdout.splitlines()] == [str(good)]
     assert "1 records over max_event_depth" in " ".join(err.split())
     assert "Traceback" not in err
