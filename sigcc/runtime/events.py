@@ -29,8 +29,9 @@ _NO_LIMIT = 1 << 62
 
 
 def too_deep(value, limit: int, depth: int = 1) -> bool:
-    """Does `value`, a dict/list/tuple at nesting level `depth`, reach past level `limit`?
-    Level by level, without recursion; a cycle is infinitely deep."""
+    """Does `value`, a container at nesting level `depth`, reach past level `limit`? Level
+    by level, without recursion; a cycle is infinitely deep. Containers are what JSON
+    gives: dict, list (and tuple), by exact class; anything else is a value."""
     level = [value]
     while level:
         if depth > limit:
@@ -38,7 +39,7 @@ def too_deep(value, limit: int, depth: int = 1) -> bool:
         nxt = {}
         for node in level:
             for v in (node.values() if isinstance(node, dict) else node):
-                if isinstance(v, _CONTAINERS):
+                if v.__class__ in _CLASSES:
                     nxt[id(v)] = v
         level = list(nxt.values())
         depth += 1
