@@ -21,8 +21,8 @@ Sections (--only takes these names):
             file's title is changed and `sigcc build` is run again (a rebuild), then built
             clean (with --no-cache when `sigcc build --help` offers it); both outputs must be
             byte-identical. Target: rebuild <= 10% of the clean build.
-  corpus    `sigcc scan --rules MODULE.py` over the EVTX samples as JSONL (bench/corpus.py), 1x
-            and 8x copies; marginal rate = 7 x events / (t8 - t1), so start-up and module load
+  corpus    `sigcc scan --rules MODULE.py` over the EVTX samples as JSONL (bench/event_inputs.py),
+            1x and 8x copies; marginal rate = 7 x events / (t8 - t1), so start-up and module load
             are not counted; the read floor of the same files in the same run (orjson each
             line and lower-case each field's string value once, one Python loop: drivers.py
             floor) the same way. Target: sigcc >= 25% of the floor (goal beyond: 40%).
@@ -46,20 +46,18 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
+from processes import (STRIPPED_ENV, Kind, Run, events_read, lines_in, load1,  # noqa: E402
+                       marginal, own_peak_mb, run)
 from report import Check, Section, fmt, median, progress, relative_spread, spread  # noqa: E402
 
 CACHE = BENCH / ".cache"
@@ -67,10 +65,6 @@ WORK = CACHE / "commands"
 RULE_DIRS = ("rules", "rules-emerging-threats", "rules-threat-hunting")
 PY = sys.executable
 SECTIONS = ("build", "rebuild", "corpus", "regression", "evtx", "load", "memory", "stages")
-# Set in some sessions and CI, never by a user's shell: PYTHONUNBUFFERED makes every match line
-# `sigcc scan` writes one write(2); PYTHONDONTWRITEBYTECODE makes every load compile the module.
-STRIPPED_ENV = frozenset(k for k in os.environ if k.startswith("PYTHON") and k != "PYTHONPATH")
-TIMEOUT_S = 1800      # a child running longer than this is killed and reported, never waited for
 EDIT_FILE = "rules/windows/process_creation/proc_creation_win_certutil_decode.yml"
 TINY_RULE = ROOT / "examples" / "rules" / "proc_creation_win_certutil_decode.yml"
 
@@ -82,81 +76,6 @@ def sigcc_cmd() -> list[str]:
 
 def driver(*args: str) -> list[str]:
     return [PY, str(BENCH / "drivers.py"), *args]
-
-
-# --- running a whole process ---------------------------------------------------------------
-
-@dataclass
-class Run:
-    wall: float       # spawn to exit, seconds
-    cpu: float        # user + system of the child and its children
-    rss_mb: float     # peak RSS (wait4 ru_maxrss)
-    rc: int
-    stdout: str       # what it printed, unless stdout went to a file
-    stderr: str
-
-    def json(self) -> dict:
-        return json.loads(self.stdout.strip().splitlines()[-1])
-
-
-class ChildFailed(RuntimeError):
-    pass
-
-
-def run(cmd: list[str], out: Path | None = None, ok=(0,)) -> Run:
-    """Run cmd to completion (stdin closed, stdout to `out` or captured), killed after
-    TIMEOUT_S, in this environment less the PYTHON* variables that change how Python runs
-    (STRIPPED_ENV): bytecode caches and buffered output, as from a user's shell."""
-    env = {k: v for k, v in os.environ.items() if k not in STRIPPED_ENV}
-    with (open(out, "wb") if out else tempfile.TemporaryFile()) as fo, tempfile.TemporaryFile() as fe:
-        t0 = time.perf_counter()
-        p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=fo, stderr=fe, env=env)
-        killer = threading.Timer(TIMEOUT_S, p.kill)
-        killer.start()
-        try:
-            _, status, ru = os.wait4(p.pid, 0)
-        except BaseException:   # interrupted: leave no child behind
-            p.kill()
-            p.wait()
-            raise
-        finally:
-            killer.cancel()
-        wall = time.perf_counter() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
-        fe.seek(0)
-        err = fe.read().decode(errors="replace")
-        text = ""
-        if not out:
-            fo.seek(0)
-            text = fo.read().decode(errors="replace")
-    r = Run(wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, p.returncode, text, err)
-    if r.rc not in ok:
-        tail = "\n".join(err.strip().splitlines()[-5:])
-        why = f"killed after {TIMEOUT_S} s" if r.rc == -9 and wall >= TIMEOUT_S else f"exited {r.rc}"
-        raise ChildFailed(f"{' '.join(cmd)[:200]} {why} after {wall:.1f} s:\n{tail}")
-    return r
-
-
-def own_peak_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def load1() -> float:
-    return os.getloadavg()[0]
-
-
-def lines_in(path: Path) -> int:
-    with open(path, "rb") as fh:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-
-
-def events_read(stderr: str) -> int | None:
-    m = re.search(r"events read: ([\d,]+)", stderr)
-    return int(m.group(1).replace(",", "")) if m else None
 
 
 def secs(values: list[float]) -> tuple[str, str]:
@@ -555,25 +474,6 @@ class Bench:
         return sec
 
 
-@dataclass
-class Kind:
-    """One command measured at 1x and kx copies of an input."""
-    name: str
-    key: str
-    cmd: Callable[[int], list[str]]   # copies -> command line
-    reps: int = 1                      # pairs per round (short commands are repeated)
-    matches: bool = False              # `sigcc scan`: stdout to a file, count its lines
-
-
-def marginal(n: int, k: int, ones: list[Run], bigs: list[Run], cpu: bool = False) -> list[float]:
-    """Per run: (k - 1) * n events / (t_k - t_1) — start-up and module load cancel out."""
-    out = []
-    for a, b in zip(ones, bigs):
-        dt = (b.cpu - a.cpu) if cpu else (b.wall - a.wall)
-        out.append((k - 1) * n / dt if dt > 0 else float("nan"))
-    return out
-
-
 def pkg(name: str) -> str:
     try:
         return version(name)
@@ -636,8 +536,8 @@ def main(argv=None) -> int:
         ns.pysigma, ns.why_no_pysigma = False, "pySigma or its Splunk backend is not installed; `make bench` installs them"
     started, load_at_start = time.perf_counter(), os.getloadavg()
     b = Bench(ns)
-    progress("preparing the inputs (bench/corpus.py, a child process)")
-    b.inputs = run([PY, str(BENCH / "corpus.py"), "--shared", str(shared)]
+    progress("preparing the inputs (bench/event_inputs.py, a child process)")
+    b.inputs = run([PY, str(BENCH / "event_inputs.py"), "--shared", str(shared)]
                    + (["--rebuild"] if ns.rebuild_corpus else [])).json()
     sections = []
 

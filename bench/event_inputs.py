@@ -11,7 +11,7 @@ into the repository: bench/.cache is ignored by git).
   that the difference between 1x and 8x is long enough to time.
 - NAME-x8.jsonl: eight copies of a unit, for the marginal rate (8x minus 1x).
 
-    python bench/corpus.py [--shared ../shared] [--rebuild]   # prints what it prepared, as JSON
+    python bench/event_inputs.py [--shared ../shared] [--rebuild]   # prints what it prepared, as JSON
 """
 from __future__ import annotations
 
