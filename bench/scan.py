@@ -1,25 +1,31 @@
-"""Ruleset-scale benchmark: compile time, scan throughput, memory, import time, cost curve.
+"""Benchmark: the commands as a user runs them (bench/commands.py), then in-process figures.
 
     make bench                                  # installs the bench extra (pySigma), then runs this
-    .venv/bin/python bench/scan.py [--quick] [--no-pysigma] [--markdown FILE]
-                                   [--shared ../shared] [--rebuild-corpus]
+    .venv/bin/python bench/scan.py [--quick] [--no-pysigma] [--markdown FILE] [--runs N]
+                                   [--shared ../shared] [--rebuild-corpus] [--no-commands]
 
 Everything is measured in one run, on this machine, and every ratio is against a baseline
 measured in the same run. Inputs (read from --shared, never copied into the repository):
 the SigmaHQ rules under sigma/rules, sigma/rules-emerging-threats and
 sigma/rules-threat-hunting (every *.yml, sorted by path), and the events of
-corpora/evtx-samples, converted once to bench/.cache/corpus.jsonl (one event per line,
-exactly the dict `sigcc.runtime.inputs.read_events` yields as `Record.event`; rebuilt when
-missing, when the .evtx files change, or with --rebuild-corpus).
+corpora/evtx-samples, converted once to bench/.cache/corpus.jsonl by bench/event_inputs.py
+(one event per line, exactly the dict `sigcc.runtime.inputs.read_events` yields as
+`Record.event`, checked against a fresh read on every run).
 
-The figures:
+First, bench/commands.py runs in a child process: `sigcc build`, `sigcc scan` (JSONL of the
+corpus and of the regression events, and the .evtx files), module load, peak RSS and the
+rebuild after one changed file, each as a whole process against a baseline process, with
+the targets of issue 9 (its docstring says how each is measured). Its tables come first and
+its targets are the ones the summary checks. Then, in this process:
+
 1. Compile. `sigcc.build_module(all files, Options())` in a fresh child process (best of
    2 processes; it reads, parses, lowers, optimizes and generates the module, with its
    default of two processes for a tree this size; also shown with jobs=1) -> seconds and
-   rules/s. Baselines: libyaml's bare parse of the same files (`yaml.load_all(text,
-   Loader=CSafeLoader)` of each file's text as read, best of 2) and pySigma's load + SQLite
-   conversion of the same files (`SigmaCollection.load_ruleset` + `sqliteBackend`, once).
-   Targets: pySigma / sigcc >= 7x, sigcc / libyaml <= 2.5x.
+   rules/s, without interpreter start-up, imports or writing the file. Beside it:
+   libyaml's bare parse of the same files (`yaml.load_all(text, Loader=CSafeLoader)` of
+   each file's text as read, best of 2) and pySigma's load + SQLite conversion of the same
+   files (`SigmaCollection.load_ruleset` + `sqliteBackend`, once). Ratios only: the
+   targets are checked on the whole processes by commands.py.
 2. Scan. The Windows rule set (every rule whose logsource product is `windows`, picked from
    the compile result of figure 1) over the corpus, in five configurations of the speed
    switches (all on, optimize off, dispatch off, prefilter off, all off). A scan is: read
@@ -28,20 +34,15 @@ The figures:
    every configuration (a FAIL line says otherwise and the exit status is 1). Baseline:
    pySigma's SQLite queries for the same rules run over the same events in an in-memory
    SQLite table (one column per field, built by tests/query/corpus.py), timing only the
-   queries; events/s = events / total query time. Targets: >= 25,000 events/s and >= 35x
-   the SQLite baseline with everything on. orjson's bare parse rate is the ceiling.
-3. Memory. Peak RSS of a child process that loads the full-tree module and scans the
-   corpus with it (VmHWM from /proc/self/status: on Linux a child's ru_maxrss starts at its
-   parent's peak, so it is used only where /proc is missing). Target <= 300 MB.
-4. Import. The full-tree module is written to bench/.cache/detections.py; a fresh child
-   process times `sigcc.Ruleset.load(path)`, first without cached bytecode (Python compiles
-   the source) and then with it. Target <= 1 s (with cached bytecode, i.e. every load after
-   the first).
-5. Cost curve. Scan time with 100 / 500 / 1,000 / all Windows rules (nested random subsets,
-   fixed seed), relative to 100 rules. Target: all <= 3x the time of 100.
+   queries; events/s = events / total query time. Targets (issue 3): >= 25,000 events/s and
+   >= 35x the SQLite baseline with everything on. orjson's bare parse rate is the ceiling.
+3. Cost curve. Scan time with 100 / 500 / 1,000 / all Windows rules (nested random subsets,
+   fixed seed), relative to 100 rules. Target (issue 3): all <= 3x the time of 100.
+(Peak RSS and module load, once figures 3 and 4 here, are measured by commands.py on the
+commands as run.)
 
---quick scans every 4th event and skips pySigma: a fast check that everything works, not
-figures to quote.
+--quick scans every 4th event here, runs each command once in commands.py and skips
+pySigma: a fast check that everything works, not figures to quote.
 """
 from __future__ import annotations
 
@@ -52,26 +53,26 @@ import json
 import os
 import platform
 import random
-import re
-import resource
-import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import orjson  # noqa: E402
 
+import event_inputs  # noqa: E402 - bench/event_inputs.py
 import sigcc  # noqa: E402
+from report import Check, Section, fmt, progress  # noqa: E402 - bench/report.py
 
 CACHE = ROOT / "bench" / ".cache"
-MODULE = CACHE / "detections.py"
 RULE_DIRS = ("rules", "rules-emerging-threats", "rules-threat-hunting")
 FAST_S = 5.0          # a measurement faster than this is repeated once; the best run is kept
 QUICK_EVERY = 4       # --quick keeps every 4th event
@@ -79,94 +80,7 @@ CURVE_SEED = 2026
 CURVE = (100, 500, 1000, None)  # None: all Windows rules
 
 
-# --- reporting ----------------------------------------------------------------------------
-
-@dataclass
-class Check:
-    """One figure with a target: value op target -> PASS or MISS."""
-    name: str
-    value: float
-    op: str          # "<=" or ">="
-    target: float
-    unit: str = ""   # "x", " events/s", " MB", " s"
-
-    @property
-    def ok(self) -> bool:
-        return self.value <= self.target if self.op == "<=" else self.value >= self.target
-
-    def row(self) -> tuple:
-        return (self.name, fmt(self.value, self.unit), f"{self.op} {fmt(self.target, self.unit)}",
-                "PASS" if self.ok else "MISS")
-
-
-def fmt(value: float, unit: str = "") -> str:
-    if unit == "x":   # two decimals below 10x, so a near miss never reads like the target
-        return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
-    if unit == " s":
-        return f"{value:.2f} s"
-    if value >= 100 or unit == " MB":
-        return f"{value:,.0f}{unit}"
-    return f"{value:.2f}{unit}"
-
-
-@dataclass
-class Section:
-    title: str
-    header: tuple
-    rows: list = field(default_factory=list)
-    checks: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
-
-    def text(self) -> str:
-        out = [f"== {self.title} =="]
-        out += _aligned([self.header] + [tuple(map(str, r)) for r in self.rows])
-        if self.checks:
-            out.append("")
-            out += _aligned([("target", "value", "goal", "")] + [c.row() for c in self.checks])
-        out += [f"  {n}" for n in self.notes]
-        return "\n".join(out) + "\n"
-
-    def markdown(self) -> str:
-        out = [f"### {self.title}", ""]
-        out += _md_table(self.header, self.rows)
-        if self.checks:
-            out += [""] + _md_table(("target", "value", "goal", ""), [c.row() for c in self.checks])
-        if self.notes:
-            out += [""] + [f"  - {n[2:]}" if n.startswith("  ") else f"- {n}" for n in self.notes]
-        return "\n".join(out) + "\n"
-
-
-def _numeric(cell: str) -> bool:
-    return re.fullmatch(r"-?[\d,]+(\.\d+)?x?", cell) is not None
-
-
-def _right(rows: list) -> list[bool]:
-    """Columns of numbers are right-aligned."""
-    return [bool(rows) and all(_numeric(str(r[i])) or str(r[i]) in ("", "-") for r in rows)
-            for i in range(len(rows[0]))] if rows else []
-
-
-def _aligned(rows: list) -> list[str]:
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    right = _right(rows[1:]) or [False] * len(widths)
-    lines = []
-    for r in rows:
-        cells = [str(c).rjust(w) if rj else str(c).ljust(w) for c, w, rj in zip(r, widths, right)]
-        lines.append("  " + "  ".join(cells).rstrip())
-    return lines
-
-
-def _md_table(header: tuple, rows: list) -> list[str]:
-    right = _right(rows) or [False] * len(header)
-    out = ["| " + " | ".join(header) + " |",
-           "|" + "|".join("---:" if r else "---" for r in right) + "|"]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return out
-
-
-def progress(msg: str) -> None:
-    print(f"[bench] {msg}", file=sys.stderr, flush=True)
-
+# --- repeated in-process figures ----------------------------------------------------------
 
 def best_of(fn: Callable[[], tuple[float, object]], fast: float = FAST_S):
     """Run fn (-> (seconds, payload)); repeat once when it was fast. -> (seconds, payload, runs).
@@ -190,111 +104,38 @@ def rule_files(shared: Path) -> list[str]:
     return sorted(str(p) for d in RULE_DIRS for p in (shared / "sigma" / d).rglob("*.yml"))
 
 
-@dataclass
-class Corpus:
-    path: Path
-    events: int
-    meta: dict
+Corpus = event_inputs.Corpus
 
 
 def corpus(shared: Path, rebuild: bool, quick: bool) -> Corpus:
-    """The EVTX samples as JSONL, converted once and reused while the .evtx files are unchanged."""
-    src = shared / "corpora" / "evtx-samples"
-    evtx_files = sorted(src.rglob("*.evtx"))
-    signature = {"source": str(src.resolve()), "files": len(evtx_files),
-                 "bytes": sum(f.stat().st_size for f in evtx_files)}
-    path, meta_path = CACHE / "corpus.jsonl", CACHE / "corpus.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() and path.exists() else {}
-    if rebuild or {k: meta.get(k) for k in signature} != signature:
-        progress(f"converting {len(evtx_files)} .evtx files to {path.relative_to(ROOT)}")
-        meta = dict(signature, **_convert(src, path), built=time.strftime("%Y-%m-%d %H:%M"))
-        meta_path.write_text(json.dumps(meta, indent=1))
-        meta["rebuilt"] = True
-    if quick:
-        path = _every_nth(path, CACHE / "corpus-quick.jsonl", QUICK_EVERY)
-    with open(path, "rb") as fh:
-        events = sum(1 for _ in fh)
-    return Corpus(path, events, meta)
+    """The EVTX samples as JSONL (bench/event_inputs.py: cached, checked against a fresh read)."""
+    c = event_inputs.cached("corpus", shared / "corpora" / "evtx-samples",
+                            event_inputs.evtx_files(shared), rebuild, progress)
+    return event_inputs.every_nth(c, "corpus-quick", QUICK_EVERY) if quick else c
 
 
-def _convert(src: Path, out: Path) -> dict:
-    from sigcc.runtime.inputs import Record, read_events
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    events, problems = 0, []
-    t0 = time.perf_counter()
-    with open(tmp, "wb") as fh:
-        for item in read_events([str(src)]):
-            if isinstance(item, Record):
-                fh.write(orjson.dumps(item.event) + b"\n")
-                events += 1
-            else:
-                problems.append([os.path.relpath(item.file, src), item.record, item.message])
-    os.replace(tmp, out)
-    return {"events": events, "problems": problems, "seconds": time.perf_counter() - t0}
-
-
-def _every_nth(src: Path, out: Path, n: int) -> Path:
-    with open(src, "rb") as fh, open(out, "wb") as w:
-        w.writelines(line for i, line in enumerate(fh) if i % n == 0)
-    return out
-
-
-# --- child processes (fresh interpreters for compile, import and memory) -------------------
+# --- child processes (fresh interpreters for the compile) -------------------------------
 
 def run_child(*args: str) -> dict:
     env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)   # the warm import needs the bytecode cache
     proc = subprocess.run([sys.executable, __file__, "--child", *args], env=env,
                           stdout=subprocess.PIPE, check=True)
     return json.loads(proc.stdout.decode().strip().splitlines()[-1])
 
 
 def child_compile(shared: str, jobs: str = "auto") -> dict:
-    """Compile the full tree once, write it to bench/.cache/detections.py."""
+    """Compile the full tree once (the module itself is not written: commands.py times that)."""
     paths = rule_files(Path(shared))
     build = sigcc.build_module   # imports the compiler's modules (not timed)
     t0 = time.perf_counter()
     source, result = build(paths, sigcc.Options(), jobs=None if jobs == "auto" else int(jobs))
     seconds = time.perf_counter() - t0
-    CACHE.mkdir(parents=True, exist_ok=True)
-    MODULE.write_text(source, encoding="utf-8")
     return {"seconds": seconds, "files": len(paths), "documents": result.documents,
             "rules": len(result.rules), "failed": result.failed_documents,
             "errors": [d.render().splitlines()[0].replace(f"{shared}/sigma/", "")
                        for d in result.errors],
             "windows": sorted({r.meta.file for r in result.rules
                                if r.meta.logsource.product == "windows"})}
-
-
-def child_load(module: str, corpus_path: str = "") -> dict:
-    """Time Ruleset.load in this fresh process; optionally scan; report peak RSS."""
-    t0 = time.perf_counter()
-    from sigcc.runtime.ruleset import Ruleset
-    t1 = time.perf_counter()
-    rss_start = _max_rss_mb()
-    rs = Ruleset.load(module)
-    t2 = time.perf_counter()
-    out = {"runtime_import": t1 - t0, "load": t2 - t1, "rules": len(rs),
-           "rss_start": rss_start, "rss_loaded": _max_rss_mb()}
-    if corpus_path:
-        seconds, (events, counts, _) = scan(rs, Path(corpus_path))
-        out.update(scan_seconds=seconds, events=events, matches=sum(counts.values()),
-                   rss_scanned=_max_rss_mb())
-    return out
-
-
-def _max_rss_mb() -> float:
-    """This process's peak RSS. On Linux, ru_maxrss starts at the parent's peak in a child
-    (it survives fork and exec), so the peak of this process's own memory (VmHWM) is read."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
 # --- 1. compile ----------------------------------------------------------------------------
@@ -350,7 +191,7 @@ def compile_section(shared: Path, paths: list[str], ps: PySigma | None, why_no_p
     progress("libyaml parse (best of 2)")
     t_yaml = min(libyaml_parse(paths) for _ in range(2))
     n = info["rules"]
-    sec = Section(f"1. Compile: full rule tree ({len(paths):,} files)",
+    sec = Section(f"1. Compile in process: full rule tree ({len(paths):,} files)",
                   ("step", "seconds", "rules/s", "how"))
     sec.rows.append(("sigcc build_module", f"{info['seconds']:.2f}", fmt(n / info["seconds"]),
                      "fresh process, best of 2; default jobs (2 processes)"))
@@ -361,9 +202,11 @@ def compile_section(shared: Path, paths: list[str], ps: PySigma | None, why_no_p
     if ps:
         sec.rows.append(("pySigma load + SQLite convert", f"{ps.seconds:.2f}",
                          fmt(n / ps.seconds), "in process, 1 run"))
-        sec.checks.append(Check("pySigma / sigcc compile time", ps.seconds / info["seconds"],
-                                ">=", 7, "x"))
-    sec.checks.append(Check("sigcc / libyaml parse time", info["seconds"] / t_yaml, "<=", 2.5, "x"))
+    ratios = [f"sigcc / libyaml {fmt(info['seconds'] / t_yaml, 'x')}"]
+    if ps:
+        ratios.insert(0, f"pySigma / sigcc {fmt(ps.seconds / info['seconds'], 'x')}")
+    sec.notes.append("in process, without interpreter start-up, imports or writing the module: "
+                     + ", ".join(ratios) + " (the targets are checked on the whole commands above).")
     sec.notes.append(f"sigcc: {n:,} rules from {info['documents']:,} documents; "
                      f"{info['failed']} documents not compiled (errors: {len(info['errors'])}).")
     sec.notes += [f"  {e}" for e in info["errors"][:5]]
@@ -457,8 +300,11 @@ def parse_only(path: Path):
 def sqlite_baseline(ps: PySigma, rule_ids: set[str], rules_ir, path: Path) -> dict:
     """pySigma's queries for the Windows rules over the corpus in an in-memory SQLite table."""
     import sqlite3
-    sys.path.insert(0, str(ROOT / "tests" / "query"))
-    import corpus as harness  # the differential tests' table loader
+    import importlib.util  # the differential tests' table loader, by path (bench/ has modules too)
+    spec = importlib.util.spec_from_file_location("sigcc_bench_query_corpus",
+                                                  ROOT / "tests" / "query" / "corpus.py")
+    harness = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(harness)
     with open(path, "rb") as fh:
         events = [orjson.loads(line) for line in fh]
     table = harness.make_table(events, harness.rule_fields(rules_ir))
@@ -479,7 +325,7 @@ def sqlite_baseline(ps: PySigma, rule_ids: set[str], rules_ir, path: Path) -> di
 
 
 def scan_section(sets: Rulesets, corp: Corpus, ps: PySigma | None, why_no_pysigma: str):
-    sec = Section(f"2. Scan: {len(sets.files):,} Windows rules over {corp.events:,} events",
+    sec = Section(f"2. Scan in process: {len(sets.files):,} Windows rules over {corp.events:,} events",
                   ("configuration", "optimize", "dispatch", "prefilter", "seconds", "events/s",
                    "vs SQLite", "matches", "rule errors", "runs"))
     base = None
@@ -544,45 +390,10 @@ def _compare(results: dict) -> list[str]:
     return out
 
 
-# --- 3 + 4. import time and peak memory (child processes) ----------------------------------
-
-def load_section(corp: Corpus, windows_matches: int | None):
-    shutil.rmtree(MODULE.parent / "__pycache__", ignore_errors=True)
-    progress("import of the full-tree module: cold, then warm + scan (child processes)")
-    cold = run_child("load", str(MODULE))
-    warm = run_child("load", str(MODULE), str(corp.path))
-    pyc = sorted((MODULE.parent / "__pycache__").glob("detections.*.pyc"))
-    size = MODULE.stat().st_size
-    lines = MODULE.read_text(encoding="utf-8").count("\n")
-    imp = Section(f"4. Import: bench/.cache/detections.py ({warm['rules']:,} rules, "
-                  f"{size / 2**20:.1f} MB, {lines:,} lines)",
-                  ("Ruleset.load in a fresh process", "seconds", "peak RSS MB"))
-    imp.rows.append(("without cached bytecode (first load)", f"{cold['load']:.2f}",
-                     f"{cold['rss_loaded']:.0f}"))
-    imp.rows.append(("with cached bytecode (later loads)", f"{warm['load']:.2f}",
-                     f"{warm['rss_loaded']:.0f}"))
-    imp.checks.append(Check("load with cached bytecode", warm["load"], "<=", 1.0, " s"))
-    imp.notes.append(f"importing sigcc's runtime itself: {warm['runtime_import']:.2f} s (not included).")
-    imp.notes.append("bytecode cache: " + (f"{pyc[0].name}, {pyc[0].stat().st_size / 2**20:.1f} MB"
-                                           if pyc else "not written (is bytecode writing disabled?)"))
-    mem = Section("3. Memory: peak RSS of a process scanning with the full-tree module",
-                  ("stage", "peak RSS MB"))
-    mem.rows += [("python + sigcc runtime imported", f"{warm['rss_start']:.0f}"),
-                 ("full rule set loaded", f"{warm['rss_loaded']:.0f}"),
-                 (f"after scanning {warm['events']:,} events", f"{warm['rss_scanned']:.0f}")]
-    mem.checks.append(Check("peak RSS after a full scan", warm["rss_scanned"], "<=", 300, " MB"))
-    same = "" if windows_matches is None else (
-        f" (the Windows set found {windows_matches:,}: " +
-        ("the same)" if windows_matches == warm["matches"] else "DIFFERENT)"))
-    mem.notes.append(f"The full-tree module ({warm['rules']:,} rules) found {warm['matches']:,} "
-                     f"matches in {warm['scan_seconds']:.2f} s{same}.")
-    return mem, imp
-
-
-# --- 5. cost curve -------------------------------------------------------------------------
+# --- 3. cost curve -------------------------------------------------------------------------
 
 def curve_section(windows: list[str], corp: Corpus):
-    sec = Section("5. Cost curve: scan time by number of Windows rules (all on)",
+    sec = Section("3. Cost curve (in process): scan time by number of Windows rules (all on)",
                   ("rules", "seconds", "events/s", "time vs 100 rules", "matches", "runs"))
     first = last = None
     order = random.Random(CURVE_SEED).sample(windows, len(windows))  # nested random subsets
@@ -607,6 +418,25 @@ def curve_section(windows: list[str], corp: Corpus):
 # --- main ----------------------------------------------------------------------------------
 
 SHARED = ROOT.parent / "shared"
+
+
+def commands(ns) -> tuple[list[Section], list[str]]:
+    """bench/commands.py in a child process (its tables print as it goes) -> its sections,
+    without its own summary, and its FAIL lines."""
+    with tempfile.TemporaryDirectory(prefix="sigcc-bench-") as tmp:
+        out = Path(tmp) / "commands.json"
+        args = [sys.executable, str(ROOT / "bench" / "commands.py"), "--shared", str(SHARED),
+                "--json", str(out)]
+        args += ["--quick"] * ns.quick + ["--no-pysigma"] * ns.no_pysigma
+        args += ["--rebuild-corpus"] * ns.rebuild_corpus + ["--profile"] * ns.profile
+        args += ["--runs", str(ns.runs)] if ns.runs else []
+        progress("bench/commands.py: the commands as a user runs them")
+        rc = subprocess.run(args, stdin=subprocess.DEVNULL).returncode
+        if not out.exists():
+            return [], [f"FAIL: bench/commands.py exited {rc} without results"]
+        data = json.loads(out.read_text(encoding="utf-8"))
+    sections = [Section.from_dict(d) for d in data["sections"]]
+    return [s for s in sections if not s.title.startswith("Targets as")], data["failures"]
 
 
 def load_pysigma(ns) -> tuple[bool, str]:
@@ -658,11 +488,15 @@ def main() -> int:
     ap.add_argument("--no-pysigma", action="store_true", help="skip the pySigma baselines")
     ap.add_argument("--rebuild-corpus", action="store_true", help="convert the .evtx files again")
     ap.add_argument("--markdown", metavar="FILE", help="also write the tables as Markdown")
+    ap.add_argument("--runs", type=int, default=0, help="runs per command figure (commands.py)")
+    ap.add_argument("--profile", action="store_true", help="commands.py: add a cProfile of one scan")
+    ap.add_argument("--no-commands", action="store_true",
+                    help="skip bench/commands.py (the commands as run): in-process figures only")
     ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     ns = ap.parse_args()
     SHARED = Path(ns.shared).resolve()
     if ns.child:
-        fn = {"compile": child_compile, "load": child_load}[ns.child[0]]
+        fn = {"compile": child_compile}[ns.child[0]]
         print(json.dumps(fn(*ns.child[1:])))
         return 0
     if not (SHARED / "sigma" / "rules").is_dir() or not (SHARED / "corpora" / "evtx-samples").is_dir():
@@ -670,13 +504,19 @@ def main() -> int:
               file=sys.stderr)
         return 2
     started = time.perf_counter()
+    sections, command_checks, failures = [], [], []
+    if not ns.no_commands:   # first, while this process is small and the machine no busier
+        cmd_sections, failures = commands(ns)
+        sections += cmd_sections
+        command_checks = [c for s in cmd_sections for c in s.checks]
     paths = rule_files(SHARED)
     corp = corpus(SHARED, ns.rebuild_corpus, ns.quick)
     use_pysigma, why_not = load_pysigma(ns)
-    sections = []
+    in_process: list[Section] = []
 
     def emit(sec: Section):
         sections.append(sec)
+        in_process.append(sec)
         print(sec.text(), flush=True)
 
     emit(setup_section(corp, len(paths), ns))
@@ -687,18 +527,19 @@ def main() -> int:
     sec, info = compile_section(SHARED, paths, ps, why_not)
     emit(sec)
     sets = Rulesets(info["windows"])
-    sec, failures, windows_matches = scan_section(sets, corp, ps, why_not)
+    sec, scan_failures, _ = scan_section(sets, corp, ps, why_not)
+    failures += scan_failures
     emit(sec)
     del sets
     gc.collect()
-    mem, imp = load_section(corp, windows_matches)
-    emit(mem)
-    emit(imp)
     emit(curve_section(info["windows"], corp))
 
-    checks = [c for s in sections for c in s.checks]
+    checks = command_checks + [c for s in in_process for c in s.checks]
+    targets = [c for c in checks if not c.goal]
     summary = Section("Summary", ("target", "value", "goal", ""), rows=[c.row() for c in checks])
-    summary.notes.append(f"{sum(c.ok for c in checks)} of {len(checks)} targets met; "
+    summary.notes.append(f"{sum(c.ok for c in targets)} of {len(targets)} targets met (goals beyond "
+                         f"not counted): the first {len([c for c in command_checks if not c.goal])} "
+                         "on the commands as run (issue 9), the others in process (issue 3); "
                          f"whole run {time.perf_counter() - started:.0f} s; load average "
                          f"{os.getloadavg()[0]:.2f} at the end (other processes make figures noisy).")
     summary.notes += failures
