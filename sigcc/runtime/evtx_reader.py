@@ -23,6 +23,8 @@ import io
 import os
 from typing import Iterator
 
+import orjson
+
 from sigcc.options import DEFAULT_OPTIONS, Options
 from sigcc.runtime.evtx_layout import (CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, MAX_RECORDS_PER_CHUNK,
                                        Announced, FileHeader, Slot, announce, one_chunk_file,
@@ -51,9 +53,11 @@ def read_evtx(path: str, options: Options = DEFAULT_OPTIONS) -> Iterator[Item]:
         reasons: dict[int, list[str]] = {}
         for slot in slots:
             if slot.header is not None:  # something to parse, even from a damaged header
-                items = _chunk(fh, slot, path, options, reasons.setdefault(slot.index, []))
-                read[slot.index] = len(items)
-                yield from items
+                n = 0  # (one record at a time: a chunk's parsed events held at once cost GC time)
+                for item in _chunk(fh, slot, path, options, reasons.setdefault(slot.index, [])):
+                    n += 1
+                    yield item
+                read[slot.index] = n
         for a in announce(slots, header, read):  # then what was announced and not read
             p = _loss(path, a, sum(read.get(i, 0) for i in a.slots),
                       [r for i in a.slots for r in reasons.get(i, ())], slots, header, size)
@@ -75,7 +79,7 @@ def _slots(fh, size: int, header: FileHeader | None) -> list[Slot]:
     return out
 
 
-def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> list[Item]:
+def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> Iterator[Item]:
     """The records `evtx` reads from one chunk, alone; why it stopped goes to `reasons`."""
     import evtx
 
@@ -83,7 +87,7 @@ def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> l
     data = fh.read(CHUNK_SIZE)
     h = slot.header
     buf = io.BytesIO(one_chunk_file(data, h.last_id + 1 if h.intact else 0, not h.intact))
-    out: list[Item] = []
+    n = 0
     try:
         it = iter(evtx.PyEvtxParser(buf, number_of_threads=1, indent=False).records_json())
         while True:
@@ -98,14 +102,14 @@ def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> l
                 if type(exc).__name__ == "PanicException" or len(reasons) > MAX_RECORDS_PER_CHUNK:
                     break
                 continue
-            out.append(_record(path, r, options))
-    except (KeyboardInterrupt, SystemExit):
+            n += 1
+            yield _record(path, r, options)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # the parser refused the chunk as a whole
         reasons.append(_message(exc))
-    if h.intact and len(out) < h.count and slot.size == CHUNK_SIZE and not records_intact(data, h):
+    if h.intact and n < h.count and slot.size == CHUNK_SIZE and not records_intact(data, h):
         reasons.append("the chunk's records checksum does not match")
-    return out
 
 
 def _message(exc: BaseException) -> str:
@@ -113,12 +117,28 @@ def _message(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:300] + "…"
 
 
+_UNREAD = object()
+
+
 def _record(path: str, r: dict, options: Options) -> Item:
-    rid, text = r["event_record_id"], r["data"].encode()  # the evtx package's record dict
-    if len(text) > options.max_event_bytes:
-        err = size_error(len(text), options.max_event_bytes, "record")
+    """One record the evtx package rendered (a dict: event_record_id, timestamp, data).
+
+    Its JSON is written by serde: valid, with numbers of at most 64 bits (which orjson reads
+    exactly), so of json_text.decode's checks only size and nesting apply — and nesting is
+    measured only when the count of brackets could exceed the limit."""
+    rid, data = r["event_record_id"], r["data"]
+    limit, depth = options.max_event_bytes, options.max_event_depth
+    if len(data) > limit // 4 and len(data.encode("utf-8", "surrogatepass")) > limit:
+        err = size_error(len(data.encode("utf-8", "surrogatepass")), limit, "record")
     else:
-        value = decode(text, options.max_event_depth)
+        value = _UNREAD
+        if data.count("{") + data.count("[") <= depth:
+            try:
+                value = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                pass
+        if value is _UNREAD:  # too deep or malformed: decode measures it and says why
+            value = decode(data.encode("utf-8", "surrogatepass"), depth)
         if value.__class__ is not EventError:
             return event_item(path, rid, value)
         err = value
