@@ -17,7 +17,7 @@ import operator
 
 from sigcc.correlation.ir import (LOWER_BOUNDS, NUMERIC_TYPES, OPERATORS, TEMPORAL_TYPES,
                                   VALUE_TYPES, CorrelationCondition, Threshold)
-from sigcc.correlation.sink import Sink, did_you_mean, kind_of
+from sigcc.correlation.sink import Sink, a, did_you_mean, kind_of
 
 __all__ = ["lower_condition", "holds", "early", "describe"]
 
@@ -25,6 +25,7 @@ _COMPARE = {"gt": operator.gt, "gte": operator.ge, "lt": operator.lt, "lte": ope
             "eq": operator.eq, "neq": operator.ne}
 _SYMBOLS = {">": "gt", ">=": "gte", "<": "lt", "<=": "lte", "=": "eq", "==": "eq", "!=": "neq",
             "ge": "gte", "le": "lte", "ne": "neq"}
+_CONDITION_HINT = "write one or two operators with a number, e.g. 'condition: {gte: 10}'"
 _MEASURED = {"value_count": "counted distinct", "value_sum": "summed",
              "value_avg": "averaged", "value_percentile": "ranked", "value_median": "ranked"}
 
@@ -92,7 +93,7 @@ def lower_condition(corr, kind: str | None, nrules: int, sink: Sink) -> Correlat
         if kind in TEMPORAL_TYPES:  # the spec's default: every listed rule in the window
             return CorrelationCondition((Threshold("gte", max(nrules, 1)),))
         example = "{gte: 10}" if kind == "event_count" else "{field: User, gte: 10}"
-        sink.error("correlation-missing-condition", f"a {kind} correlation needs a condition",
+        sink.error("correlation-missing-condition", f"{a(kind)} correlation needs a condition",
                    where, hint=f"add e.g. 'condition: {example}'")
         return None
     if isinstance(raw, str):
@@ -103,11 +104,11 @@ def lower_condition(corr, kind: str | None, nrules: int, sink: Sink) -> Correlat
                             "'condition: {gte: 2}' (default: all of them)")
         else:
             sink.error("bad-condition", f"condition must be a mapping like {{gte: 10}}, not "
-                       f"{kind_of(raw)}", where)
+                       f"{kind_of(raw)}", where, hint=_CONDITION_HINT)
         return None
     if not isinstance(raw, dict):
         sink.error("bad-condition", f"condition must be a mapping like {{gte: 10}}, not "
-                   f"{kind_of(raw)}", where)
+                   f"{kind_of(raw)}", where, hint=_CONDITION_HINT)
         return None
     thresholds, ok = [], True
     for key, value in raw.items():
@@ -146,8 +147,11 @@ def lower_condition(corr, kind: str | None, nrules: int, sink: Sink) -> Correlat
         return None
     if not _satisfiable(thresholds, kind, nrules):
         sink.warn("condition-never-true", f"condition '{describe_thresholds(thresholds)}' can "
-                  f"never hold for a {kind} correlation", where,
-                  hint="check the operators: counts are whole numbers of at least 1")
+                  f"never hold for {a(kind)} correlation", where,
+                  hint=f"{a(kind)} correlation counts the distinct rules seen: 1 to {nrules} "
+                       "here" if kind in TEMPORAL_TYPES else
+                       "check the operators: counts are whole numbers of at least 1"
+                       if kind not in NUMERIC_TYPES else "check the operators")
     return CorrelationCondition(tuple(thresholds), field, percentile)
 
 
@@ -159,14 +163,14 @@ def _field(raw, kind: str, where, sink: Sink):
     """condition.field: required by the value_* types (False: diagnosed)."""
     if "field" not in raw:
         if kind in VALUE_TYPES:
-            sink.error("correlation-missing-field", f"a {kind} correlation needs condition.field: "
+            sink.error("correlation-missing-field", f"{a(kind)} correlation needs condition.field: "
                        f"the field whose values are {_MEASURED[kind]}", where,
                        hint="add e.g. 'field: TargetUserName' under condition")
             return False
         return None
     value = raw["field"]
     if kind not in VALUE_TYPES:
-        sink.warn("field-ignored", f"condition.field is ignored by a {kind} correlation",
+        sink.warn("field-ignored", f"condition.field is ignored by {a(kind)} correlation",
                   sink.at(raw, "field"), hint="only the value_* types measure a field")
         return None
     if not isinstance(value, str) or not value.strip():
@@ -186,7 +190,7 @@ def _percentile(raw, kind: str, where, sink: Sink):
             return False
         return None
     if kind != "value_percentile":
-        sink.warn("percentile-ignored", f"condition.percentile is ignored by a {kind} "
+        sink.warn("percentile-ignored", f"condition.percentile is ignored by {a(kind)} "
                   "correlation", sink.at(raw, "percentile"),
                   hint="value_median is the 50th percentile; use value_percentile for others")
         return None

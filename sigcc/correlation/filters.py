@@ -73,14 +73,15 @@ def with_filter(rule: RuleIR, flt: Filter, k: int = 1) -> RuleIR:
         taken.add(name)
         names[s.name] = name
     cond = _rename(flt.condition, names)
-    extra = tuple(Search(names[s.name], s.expr, s.line) for s in flt.searches if s.name in names)
+    extra = tuple(Search(names[s.name], s.expr, s.line) for s in flt.searches)
     text = condition_text(cond)
     return replace(rule, searches=rule.searches + extra,
                    condition=And((rule.condition, cond)),
                    condition_text=f"({rule.condition_text}) and ({text})")
 
 
-def apply_filters(rules: list[RuleIR], filters: list[Filter]) -> tuple[list[RuleIR], list[Diagnostic]]:
+def apply_filters(rules: list[RuleIR], filters: list[Filter]
+                  ) -> tuple[list[RuleIR], list[Diagnostic]]:
     """Every rule with the filters that apply to it; warnings for references that miss."""
     diags: list[Diagnostic] = []
     known: dict[str, list[int]] = {}

@@ -88,7 +88,7 @@ def _names(value, sink: Sink, where: Span, key: str, noun: str) -> tuple[str, ..
     """A string or a list of strings (rules, group-by): None (diagnosed) when it is not."""
     items = [value] if scalar_text(value) is not None else value
     if not isinstance(items, list):
-        sink.error(f"bad-correlation-{key}", f"{key} must be a {noun} or a list of them, not "
+        sink.error(f"bad-correlation-{key}", f"{key} must be a {noun}, or a list of them, not "
                    f"{kind_of(value)}", where, hint=f"write e.g. '{key}: [..]'")
         return None
     out = []
@@ -150,7 +150,9 @@ def _generate(data, corr, sink: Sink) -> bool | None:
             v = d["generate"]
             if not isinstance(v, bool):
                 sink.error("bad-generate", f"generate must be true or false, not {kind_of(v)}",
-                           sink.at(d, "generate"))
+                           sink.at(d, "generate"),
+                           hint="true: the referred rules report their own matches too; false "
+                                "(the default): only the correlation's")
                 return None
             found.append(v)
     if len(found) == 2 and found[0] != found[1]:
@@ -181,8 +183,8 @@ def lower_correlation(data, file: str = "<string>", options: Options = DEFAULT_O
                       "ignored", sink.at(corr, key), hint)
     kind = corr.get("type")
     if kind is None:
-        sink.error("correlation-missing-type", "correlation has no type", sink.at(data, "correlation"),
-                   hint=f"add 'type:', one of {', '.join(TYPES)}")
+        sink.error("correlation-missing-type", "correlation has no type",
+                   sink.at(data, "correlation"), hint=f"add 'type:', one of {', '.join(TYPES)}")
     elif not isinstance(kind, str) or kind not in TYPES:
         sink.error("unknown-correlation-type", f"correlation type {kind!r} is not one of "
                    f"{', '.join(TYPES)}", sink.at(corr, "type"),
@@ -296,7 +298,8 @@ def lower_filter(data, file: str = "<string>", options: Options = DEFAULT_OPTION
     if not names:
         sink.error("filter-no-searches", "filter has no search identifiers",
                    sink.at(data, "filter"),
-                   hint="add e.g. 'selection: {User|startswith: adm_}' and 'condition: not selection'")
+                   hint="add e.g. 'selection: {User|startswith: adm_}' and "
+                        "'condition: not selection'")
     text = flt.get("condition")
     condition = None
     if text is None:

@@ -153,9 +153,9 @@ def _order(correlations, by_id, bound, options, err) -> tuple[list[str], dict[st
 
     def skip(cid: str, ref: str, child: str) -> None:
         c = by_id[cid]
+        label = _label(by_id[child]) if child in by_id else ref
         err(c, "correlation-input-skipped", f"correlation refers to correlation {ref!r}, "
-            "which is not compiled", c.rules_span,
-            f"see the diagnostics of {_label(by_id[child]) if child in by_id else ref!r}")
+            "which is not compiled", c.rules_span, f"see the diagnostics of correlation {label!r}")
         state[cid] = "failed"
 
     for root in correlations:

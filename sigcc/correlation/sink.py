@@ -55,7 +55,17 @@ def kind_of(v) -> str:
         return "a list"
     if isinstance(v, str):
         return f"a string ({v[:40]!r})"
-    return f"a {type(v).__name__} ({v!r})" if isinstance(v, (bool, int, float)) else \
-        f"a {type(v).__name__}"
+    if isinstance(v, bool):
+        return f"a boolean ({str(v).lower()})"
+    if isinstance(v, int):
+        return f"an integer ({v})" if abs(v) < 10 ** 20 else "an integer"
+    if isinstance(v, float):
+        return f"a number ({v!r})"
+    return f"a {type(v).__name__}"
+
+
+def a(word: str) -> str:
+    """`a value_count`, `an event_count`."""
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 

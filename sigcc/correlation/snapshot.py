@@ -41,7 +41,8 @@ def definition_hash(step: Step) -> str:
     c = step.correlation
     spec = [c.id, c.type, c.timespan, [[t.op, t.value] for t in c.condition.thresholds],
             c.condition.field, c.condition.percentile, list(c.group_by),
-            [[i.target, i.is_correlation, list(i.group_fields), i.value_field] for i in step.inputs]]
+            [[i.target, i.is_correlation, list(i.group_fields), i.value_field]
+             for i in step.inputs]]
     return hashlib.sha256(json.dumps(spec, separators=(",", ":")).encode()).hexdigest()
 
 
@@ -127,7 +128,8 @@ def _rebuild(engine, state: dict) -> None:
     steps = engine._steps
     engine._clear()
     wm = state["watermark"]
-    engine._watermark = float("inf") if wm == "inf" else None if wm is None else _int(wm, "the watermark")
+    engine._watermark = (float("inf") if wm == "inf" else None if wm is None
+                         else _int(wm, "the watermark"))
     ms = state["max_seen"]
     engine._max_seen = None if ms is None else _int(ms, "max_seen")
     engine._seq = _int(state["seq"], "seq")
