@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import math
 from collections import Counter, OrderedDict
 
 from sigcc.correlation.resolve import Plan, Step
@@ -92,17 +93,50 @@ def _step(steps: list, si):
     return steps[si]
 
 
-def _entry(raw, nslots: int) -> tuple:
+def _bad(what: str) -> SnapshotError:
+    return SnapshotError(f"malformed sigcc correlation state: {what}")
+
+
+def _part(v, inner: bool = False):
+    """A group key part or counted value (values.key_part's forms), read back."""
+    if v.__class__ is str or (v is None and inner):
+        return v
+    if v.__class__ is list and v:
+        return tuple(_part(x, True) for x in v)
+    raise _bad(f"{v!r} is not a group value")
+
+
+def _key(v, st) -> tuple:
+    if v.__class__ is not list or len(v) != len(st.c.group_by):
+        raise _bad("a group key does not fit its correlation's group-by")
+    return tuple(_part(x) for x in v)
+
+
+def _value(v, st):
+    if st.numeric:
+        if v.__class__ is int or (v.__class__ is float and math.isfinite(v)):
+            return v
+        raise _bad("a measured value is not a number")
+    if st.value:
+        return _part(v)
+    if v is not None:
+        raise _bad("a value where the correlation measures none")
+    return None
+
+
+def _entry(raw, st) -> tuple:
     t, seq, slot, value, refs, n = raw
-    if not 0 <= _int(slot, "a slot") < nslots:
-        raise SnapshotError("malformed sigcc correlation state: a slot out of range")
-    return (_int(t, "a time"), _int(seq, "a sequence number"), slot, from_json(value),
-            tuple(from_json(r) for r in refs), _int(n, "an event count"))
+    if not 0 <= _int(slot, "a slot") < st.nslots:
+        raise _bad("a slot out of range")
+    if refs.__class__ is not list or not refs or _int(n, "an event count") < 1:
+        raise _bad("an entry without events")
+    return (_int(t, "a time"), _int(seq, "a sequence number"), slot, _value(value, st),
+            tuple(from_json(r) for r in refs), n)
 
 
 def load(engine, data: bytes | str) -> None:
     try:
-        state = json.loads(data)
+        state = json.loads(data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"not a sigcc correlation state: {exc}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -136,24 +170,32 @@ def _rebuild(engine, state: dict) -> None:
     for name in COUNTERS:
         engine.counters[name] = _int(state["counters"].get(name, 0), f"counter {name}")
     for name in SAMPLED:
-        engine.samples[name] = [from_json(r) for r in state["samples"].get(name, [])][:10]
+        sample = state["samples"].get(name, [])
+        if sample.__class__ is not list:
+            raise _bad(f"sample {name} is not a list")
+        engine.samples[name] = [from_json(r) for r in sample][:10]
     pending = []
     for t, seq, si, slot, key, value, refs, n in state["pending"]:
-        entry = _entry([t, seq, slot, value, refs, n], _step(steps, si).nslots)
-        pending.append((entry[0], entry[1], si, slot, from_json(key), entry[3], entry[4], entry[5]))
+        st = _step(steps, si)
+        entry = _entry([t, seq, slot, value, refs, n], st)
+        pending.append((entry[0], entry[1], si, slot, _key(key, st), entry[3], entry[4], entry[5]))
     heapq.heapify(pending)
     engine._pending = pending
     closes = []
     for at, seq, si, key, start in state["closes"]:
-        _step(steps, si)
+        st = _step(steps, si)
         closes.append((_int(at, "a close time"), _int(seq, "a sequence number"), si,
-                       from_json(key), _int(start, "a window start")))
+                       _key(key, st), _int(start, "a window start")))
     heapq.heapify(closes)
     engine._closes = closes
+    seqs = [e[1] for e in pending] + [c[1] for c in closes]
+    if len(set(seqs)) != len(seqs):  # (the heaps order by (time, seq): never ties)
+        raise _bad("two held entries share a sequence number")
+    engine._seq = max([engine._seq, *seqs])
     for si, key, start, entries in state["groups"]:
         st = _step(steps, si)
         w = _Window(None if start is None else _int(start, "a window start"))
-        w.entries = [_entry(e, st.nslots) for e in entries]
+        w.entries = [_entry(e, st) for e in entries]
         if not w.entries or w.entries != sorted(w.entries, key=lambda e: (e[0], e[1])):
             raise SnapshotError("malformed sigcc correlation state: a window's entries are "
                                 "empty or out of order")
@@ -161,7 +203,10 @@ def _rebuild(engine, state: dict) -> None:
             raise SnapshotError("malformed sigcc correlation state: a window of the wrong kind")
         if st.counted:
             w.counts = Counter(e[st.counted] for e in w.entries)
-        st.groups[from_json(key)] = w
+        key = _key(key, st)
+        if key in st.groups:
+            raise _bad("a group listed twice")
+        st.groups[key] = w
         engine._entries += len(w.entries)
     for st in steps:
         st.groups = OrderedDict(st.groups)

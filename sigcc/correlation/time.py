@@ -77,7 +77,9 @@ def parse_time(value) -> int | None:
     text = value.strip()
     if not text or len(text) > 64:
         return None
-    if _NUMBER.fullmatch(text):
+    if text.lstrip("+-").replace(".", "", 1).isdigit():  # a number, never ISO's basic format
+        if not _NUMBER.fullmatch(text):
+            return None
         return _from_number(int(text) if text.lstrip("+-").isdigit() else float(text))
     try:
         us = _from_datetime(datetime.fromisoformat(text))
