@@ -97,12 +97,15 @@ class Bench:
         self.full_scan_rss: dict[str, float] = {}
         self.inputs: dict = {}
         self.noise: list[float] = []      # relative spreads of every repeated figure
+        self.by_cpu: list[str] = []       # sigcc scan / floor by CPU time, per input
+        self.peak_load = 0.0
 
     def note_spread(self, values: list[float]) -> None:
         if len(values) > 1:
             self.noise.append(relative_spread(values))
 
     def load_notes(self, sec: Section, before: float) -> None:
+        self.peak_load = max(self.peak_load, before, load1())
         sec.notes.append(f"load average (1 min): {before:.2f} before, {load1():.2f} after "
                          f"({os.cpu_count()} CPUs); runs: {self.runs}.")
 
@@ -125,7 +128,9 @@ class Bench:
                 progress(f"build, run {i + 1}/{self.runs}: {name}")
                 results[name].append(run(cmd))
             if self.module.read_bytes() != (WORK / "detections-j1.py").read_bytes():
-                self.failures.append("FAIL: sigcc build and sigcc build -j 1 wrote different modules")
+                self.failures.append(f"FAIL: sigcc build and sigcc build -j 1 wrote different modules "
+                                     f"in run {i + 1} (if sigcc's source changed during the run, see "
+                                     "below, that may be why)")
         base = median([r.wall for r in results["sigcc build"]])
         sec = Section(f"Build: the full tree ({len(self.rule_files()):,} files), whole processes",
                       ("command", "seconds", "min–max", "CPU s", "peak RSS MB", "vs sigcc build"))
@@ -184,7 +189,7 @@ class Bench:
             edited = tmp / EDIT_FILE
             if not edited.exists():
                 edited = Path(sorted(str(p) for p in (tmp / "rules").rglob("*.yml"))[0])
-            original = edited.read_text(encoding="utf-8")
+            original, changed = edited.read_text(encoding="utf-8"), edited.relative_to(tmp)
             progress("rebuild: first build of the copied tree (not timed)")
             run(self.sigcc + ["build", "-q", *tree, "-o", str(tmp / "first.py")])
             rebuilds, cleans, same = [], [], []
@@ -211,7 +216,7 @@ class Bench:
         sec.rows.append(("sigcc build " + (" ".join(no_cache) + " " if no_cache else "") + "(clean)",
                          *secs(c), f"{median([x.cpu for x in cleans]):.2f}", "100.0%"))
         sec.checks.append(Check("rebuild / clean build", 100 * median(r) / median(c), "<=", 10, "%"))
-        sec.notes.append(f"changed: the title line of {EDIT_FILE} (a new title each run), in a copy "
+        sec.notes.append(f"changed: the title line of {changed} (a new title each run), in a copy "
                          "of the three rule directories in a temporary directory.")
         sec.notes.append("output of the rebuild byte-identical to the clean build's (and holding the "
                          f"new title): {'yes, every run' if all(same) else 'NO'}.")
@@ -314,6 +319,7 @@ class Bench:
         floors = [p for rr in res["floor"] for p in rr]
         cpu_share = 100 * median(marginal(n, k, scans1, scans8, cpu=True)) / median(
             marginal(n, k, [a for a, _ in floors], [b for _, b in floors], cpu=True))
+        self.by_cpu.append(f"{key} {cpu_share:.1f}%")
         sec.notes.append(f"marginal = {k - 1} x {n:,} events / (t{k}x - t1x); a round's floor is the "
                          f"median of {reps} pairs; 'vs floor' is the median of the rounds' ratios "
                          f"({spread(shares['scan'], '%')}); CPU events/s: the same from the children's "
@@ -474,6 +480,21 @@ class Bench:
         return sec
 
 
+def source_digest() -> str:
+    """A digest of sigcc's own files: the working tree may be shared with others' edits, and a
+    run whose source changed midway mixes versions (said in the summary)."""
+    import hashlib
+    h = hashlib.sha256()
+    for p in sorted((ROOT / "sigcc").rglob("*")):
+        if p.is_file() and p.suffix in (".py", ".lark", ".yml", ".j2"):
+            h.update(str(p.relative_to(ROOT)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def rel(path: str) -> str:
+    return os.path.relpath(path, ROOT) if os.path.isabs(path) else path
+
+
 def pkg(name: str) -> str:
     try:
         return version(name)
@@ -490,7 +511,8 @@ def setup_section(b: Bench, started_load: tuple) -> Section:
         ("versions", f"sigcc {pkg('sigcc')}, orjson {pkg('orjson')}, evtx {pkg('evtx')}, "
                      f"PyYAML {pkg('PyYAML')}, pySigma {pkg('pysigma')}"),
         ("rules", f"{len(b.rule_files()):,} .yml files under sigma/{{{','.join(RULE_DIRS)}}}"),
-        ("commands", f"{' '.join(b.sigcc)} (the console script), drivers: {PY} bench/drivers.py"),
+        ("commands", f"{' '.join(map(rel, b.sigcc))} (the console script); drivers: "
+                     f"{rel(PY)} bench/drivers.py"),
         ("runs", f"{b.runs} per figure, median quoted with min–max"),
         ("environment", "children run without " + (", ".join(sorted(STRIPPED_ENV)) or "-")
                         + " (as from a user's shell)"),
@@ -534,7 +556,7 @@ def main(argv=None) -> int:
         ns.pysigma, ns.why_no_pysigma = False, "--quick" if ns.quick else "--no-pysigma"
     elif run([PY, "-c", "import sigma.backends.splunk, sigma.collection"], ok=(0, 1)).rc:
         ns.pysigma, ns.why_no_pysigma = False, "pySigma or its Splunk backend is not installed; `make bench` installs them"
-    started, load_at_start = time.perf_counter(), os.getloadavg()
+    started, load_at_start, digest_at_start = time.perf_counter(), os.getloadavg(), source_digest()
     b = Bench(ns)
     progress("preparing the inputs (bench/event_inputs.py, a child process)")
     b.inputs = run([PY, str(BENCH / "event_inputs.py"), "--shared", str(shared)]
@@ -559,6 +581,16 @@ def main(argv=None) -> int:
     summary.notes.append(f"{sum(c.ok for c in targets)} of {len(targets)} targets met (goals beyond "
                          f"not counted); {time.perf_counter() - started:.0f} s; load average "
                          f"{load_at_start[0]:.2f} at the start, {load1():.2f} at the end{noise}.")
+    if b.by_cpu:
+        summary.notes.append("sigcc scan / read floor by CPU time instead of wall time: "
+                             + ", ".join(b.by_cpu) + ".")
+    if b.peak_load > (os.cpu_count() or 1):
+        summary.notes.append(f"BUSY MACHINE: the load average reached {b.peak_load:.1f} on "
+                             f"{os.cpu_count()} CPUs during this run, so wall-time figures include "
+                             "waiting for a CPU; the CPU-time figures are the steadier ones.")
+    if digest_at_start != source_digest():
+        summary.notes.append("sigcc's source files changed during this run (a shared working tree): "
+                             "figures measured before and after the change are mixed.")
     summary.notes += b.failures
     emit(summary)
     if ns.markdown:
