@@ -34,7 +34,12 @@ def _options_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--field-names", choices=("sensitive", "insensitive"), default=None,
                    help="field name case handling (default: sensitive, as the spec says)")
     g.add_argument("--no-logsource", action="store_true",
-                   help="apply every rule to every event (for events without Channel information)")
+                   help="apply every rule to every event (for events without Channel "
+                        "information); field aliases stay unless --no-field-aliases")
+    g.add_argument("--no-field-aliases", action="store_true",
+                   help="do not give events the rule-side names of fields the logsource table "
+                        "aliases (Security 4688's NewProcessName as Image, ParentProcessName as "
+                        "ParentImage, when the event lacks them); queries likewise")
     from sigcc.compat import PRESETS
 
     class Compat(argparse.Action):  # a preset also sets the switches it implies, so that
@@ -75,6 +80,8 @@ def _options(ns: argparse.Namespace) -> Options:
         given["field_names"] = ns.field_names
     if ns.no_logsource:
         given["logsource"] = "ignore"
+    if ns.no_field_aliases:
+        given["field_aliases"] = False
     compat = getattr(ns, "compat", None)
     return compat_options(compat, **given) if compat else Options(**given)
 
@@ -127,6 +134,7 @@ def _build_time_conflicts(ns, recorded: dict) -> list[str]:
     given = {  # switch -> (what it asks for, what the module recorded; None: not recorded)
         "--no-logsource": (ns.no_logsource, recorded.get("logsource") == "ignore"),
         "--collapse-whitespace": (ns.collapse_whitespace, recorded.get("collapse_whitespace")),
+        "--no-field-aliases": (ns.no_field_aliases, recorded.get("field_aliases", True) is False),
         f"--field-names {ns.field_names}": (ns.field_names is not None,
                                             recorded.get("field_names") == ns.field_names),
         "--placeholder": (bool(ns.placeholder), None),

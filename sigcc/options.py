@@ -38,7 +38,14 @@ class Options:
         "windows" (default): rules only apply to events of their logsource; Windows
         logsources map to Channel/EventID via sigcc/data/windows_logsources.yml.
         "ignore": every rule applies to every event (for flat event streams that carry no
-        channel information).
+        channel information). Field aliases stay (see field_aliases).
+    field_aliases
+        On (default): an event of a (Channel, EventID) the logsource table gives aliases
+        for gets the rule-side name of a field it holds under another name, when it lacks
+        that name (absent or null): Security 4688's NewProcessName / ParentProcessName as
+        Image / ParentImage. Queries express the same ("Image if present, else
+        NewProcessName" on Security 4688 events; the windows-field-aliases pipeline). Off: a
+        rule sees only the event's own field names. Independent of `logsource`.
     max_expansion
         Upper bound on the number of values one detection item may expand to (windash,
         base64offset, expand, `1 of x*`). Exceeding it is a diagnostic, never a hang.
@@ -88,6 +95,7 @@ class Options:
     placeholders: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     keyword_contains: bool = True
     logsource: str = "windows"
+    field_aliases: bool = True
     max_expansion: int = 4096
     max_rule_file_bytes: int = 4 << 20
     max_yaml_nodes: int = 200_000
@@ -119,6 +127,8 @@ class Options:
             "regex_timeout": self.regex_timeout,
             # recorded only when on, so that modules built without it stay byte-identical
             **({"slash_regex": True} if self.slash_regex else {}),
+            # likewise recorded only when off (the runtime reads it)
+            **({"field_aliases": False} if not self.field_aliases else {}),
         }
 
 

@@ -62,8 +62,8 @@ def to_query(rules: Iterable | CompileResult | Sequence[RuleIR], target: str = "
                CompileResult, or a list of RuleIR
     target     see `sigcc targets` (splunk, lucene, kql, sql, sqlite, duckdb, postgres, spark,
                sql:<dialect>)
-    pipelines  built-in pipeline names or pipeline YAML paths, added to the target's default
-               (`windows-logsources`) unless default_pipelines=False
+    pipelines  built-in pipeline names or pipeline YAML paths, added to the target's defaults
+               (`windows-logsources`, `windows-field-aliases`) unless default_pipelines=False
     settings   backend settings, e.g. {"table": "events"} or {"keyword_columns": [...]} for SQL
     Unknown targets, settings and pipelines raise ValueError (they concern every rule).
     """

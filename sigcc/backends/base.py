@@ -125,7 +125,8 @@ class Backend:
 
     name: ClassVar[str] = ""
     PUSH_NOT: ClassVar[bool] = False  # render negation on tests only (see push_not)
-    DEFAULT_PIPELINES: ClassVar[tuple[str, ...]] = ("windows-logsources",)
+    # the logsource conditions and the field aliases of the runtime's table (see their files)
+    DEFAULT_PIPELINES: ClassVar[tuple[str, ...]] = ("windows-logsources", "windows-field-aliases")
     SETTINGS: ClassVar[Mapping[str, str]] = {}  # setting name -> help text
 
     def __init__(self, settings: Mapping[str, object] | None = None):

@@ -5,9 +5,14 @@ it as an expression over event fields. For product windows the table in
 sigcc/data/windows_logsources.yml maps services to Channels and categories to
 Channel + EventID (+ extra fields); other products apply to events that are not Windows
 events (no Channel field). `Options.logsource == "ignore"` makes every rule apply to every event.
+
+`field_aliases()` lists where the runtime gives an event a rule-side field name (Security
+4688's NewProcessName as Image, when the event has no Image); `alias_sources()` is the same
+table as conditions, from which the queries express it (compiler/aliases.py).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -15,6 +20,7 @@ import yaml
 
 from sigcc.compiler import patterns
 from sigcc.compiler.ir import And, Const, Expr, Exists, Logsource, Match, Null, NumEq, Or, StrMatch
+from sigcc.compiler.patterns import number_text
 from sigcc.options import Options
 
 TABLE_FILE = Path(__file__).resolve().parent.parent / "data" / "windows_logsources.yml"
@@ -113,7 +119,11 @@ def _condition(key: str) -> Expr:
 
 
 def field_aliases() -> dict[tuple[str, int], dict[str, str]]:
-    """(Channel, EventID) -> {rule field name: event field name} for events that need them."""
+    """(Channel, EventID) -> {rule field name: event field name} for events that need them.
+
+    The runtime reads the key as the logsource conditions do (Channel lower-cased, EventID as
+    its text): an event whose Channel and EventID meet `alias_key_condition` of a key gets
+    each rule field it lacks (absent or null) from the event field, when that one is there."""
     out: dict[tuple[str, int], dict[str, str]] = {}
     table = windows_table()
     for alts in table["categories"].values():
@@ -125,3 +135,48 @@ def field_aliases() -> dict[tuple[str, int], dict[str, str]]:
                 for eid in eids if isinstance(eids, list) else [eids]:
                     out.setdefault((channel, int(eid)), {}).update(alt["aliases"])
     return out
+
+
+def alias_key_condition(channel: str, event_id: int) -> Expr:
+    """The condition an event's (Channel, EventID) meets for the aliases of that key: the
+    same tests as the logsource conditions (`Channel` case-insensitive, `EventID` as text)."""
+    return And((_eq("Channel", channel), _eq("EventID", event_id)))
+
+
+@dataclass(frozen=True)
+class AliasSource:
+    """Where the runtime takes a rule field from when an event lacks it: `event_field`, for
+    events of the `keys` (Channel, EventID) pairs, which meet `condition`."""
+
+    event_field: str
+    keys: tuple[tuple[str, int], ...]
+    condition: Expr
+
+
+@lru_cache(maxsize=2)
+def alias_sources(field_names: str = "sensitive") -> dict[str, tuple[AliasSource, ...]]:
+    """Rule field -> its AliasSources (one per event field; keys of one event field share
+    one condition), from `field_aliases()`; with field_names "insensitive" (Options) every
+    name is lower-cased, as the rules' and the events' are."""
+    by_field: dict[str, dict[str, list[tuple[str, int]]]] = {}
+    for key, names in sorted(field_aliases().items()):
+        for rule_field, event_field in names.items():
+            by_field.setdefault(rule_field, {}).setdefault(event_field, []).append(key)
+    out: dict[str, tuple[AliasSource, ...]] = {}
+    for rule_field, sources in sorted(by_field.items()):
+        built = []
+        for event_field, keys in sorted(sources.items()):
+            conds = tuple(alias_key_condition(ch, eid) for ch, eid in keys)
+            cond = conds[0] if len(conds) == 1 else Or(conds)
+            if field_names == "insensitive":
+                event_field, cond = event_field.lower(), _lower_fields(cond)
+            built.append(AliasSource(event_field, tuple(keys), cond))
+        out[rule_field.lower() if field_names == "insensitive" else rule_field] = tuple(built)
+    return out
+
+
+def alias_text_keys() -> dict[tuple[str, str], dict[str, str]]:
+    """`field_aliases()` keyed as the runtime reads an event: (Channel lower-cased, EventID
+    text as the generated code compares it — `number_text`)."""
+    return {(channel.lower(), number_text(eid)): names
+            for (channel, eid), names in field_aliases().items()}

@@ -9,10 +9,13 @@ with `id`, `type`, its arguments and optional conditions:
 - `detection_item_conditions` (`match_string` with `pattern`/`negate`, `is_null`), negated
   by `detection_item_cond_not`.
 
-Transformation types are the table TRANSFORMS below. One of them is sigcc's own:
-`logsource_condition` ANDs the condition of the rule's logsource from
-sigcc/data/windows_logsources.yml — the table the Python runtime uses — so a query selects the
-events the matcher selects. Pipelines run in priority order (lower first, then given order).
+Transformation types are the table TRANSFORMS below. Two of them are sigcc's own, both read
+from sigcc/data/windows_logsources.yml — the table the Python runtime uses — so that a query
+selects the events the matcher selects: `logsource_condition` ANDs the condition of the
+rule's logsource; `field_aliases` makes each test on a field the runtime may fill from another
+(Image from Security 4688's NewProcessName) a test on "Image if present, else NewProcessName"
+for the events of that alias (compiler/aliases.py), unless Options.field_aliases is off.
+Pipelines run in priority order (lower first, then given order).
 
 The IR is frozen: every step builds new nodes with `dataclasses.replace` and returns the very
 rule it was given when nothing changed, so one loaded rule can feed several targets.
@@ -22,15 +25,18 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 import yaml
 
 from sigcc.compiler import patterns
+from sigcc.compiler.aliases import with_aliases
+from sigcc.compiler.dispatch import allows, dispatch_spec
 from sigcc.compiler.ir import (And, BoolEq, Const, Expr, FieldRef, Logsource, Match, Not, Null,
                                NumEq, Or, Ref, RuleIR, Search, StrMatch)
-from sigcc.compiler.logsources import logsource_condition, logsource_key
+from sigcc.compiler.logsources import alias_sources, logsource_condition, logsource_key
 from sigcc.diagnostics import Diagnostic, Span
 from sigcc.options import DEFAULT_OPTIONS, Options
 
@@ -381,6 +387,36 @@ def t_logsource_condition(t, rule, ctx):
     return _add_search(rule, "_logsource", logsource_condition(rule.logsource_key))
 
 
+@lru_cache(maxsize=256)
+def _alias_sources_for(logsource_key: str, field_names: str) -> dict:
+    spec = dispatch_spec(logsource_condition(logsource_key))
+    sources = {}
+    for name, alts in alias_sources(field_names).items():
+        kept = tuple(s for s in alts if any(allows(spec, ch.lower(), patterns.number_text(eid))
+                                            for ch, eid in s.keys))
+        if kept:
+            sources[name] = kept
+    return sources
+
+
+def t_field_aliases(t, rule, ctx):
+    """The runtime's field aliases (Options.field_aliases) in the rule's searches; an alias
+    whose (Channel, EventID) the rule's logsource excludes can never apply and is left out."""
+    if not ctx.options.field_aliases:
+        return rule
+    sources = _alias_sources_for(rule.logsource_key, ctx.options.field_names)
+    if not sources:
+        return rule
+    searches, changed = [], False
+    for s in rule.searches:
+        new = with_aliases(s.expr, sources) if s.name != "_logsource" else s.expr
+        if new is not s.expr:
+            changed = True
+            s = replace(s, expr=new)
+        searches.append(s)
+    return replace(rule, searches=tuple(searches)) if changed else rule
+
+
 def t_rule_failure(t, rule, ctx):
     _failure(t, rule, ctx)
     return None
@@ -415,6 +451,7 @@ TRANSFORMS: dict[str, Callable] = {
     "add_condition": t_add_condition,
     "change_logsource": t_change_logsource,
     "logsource_condition": t_logsource_condition,
+    "field_aliases": t_field_aliases,
     "rule_failure": t_rule_failure,
     "detection_item_failure": t_detection_item_failure,
     "value_placeholders": t_value_placeholders,

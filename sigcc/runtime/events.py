@@ -6,7 +6,10 @@
   `<Element>_<Attribute>` (`Provider_Name`, `TimeCreated_SystemTime`, `Security_UserID`).
 - Other nested dicts are flattened to dotted names (`a.b.c`); the top-level keys stay.
 - Where a logsource maps a rule field to a differently named event field (Security 4688's
-  NewProcessName is the rules' Image), the alias is added (sigcc/data/windows_logsources.yml).
+  NewProcessName is the rules' Image), the alias is added when the event lacks the rule field
+  (absent or null), unless `aliases` is off (Options.field_aliases; the queries express the
+  same, compiler/aliases.py). The event's key is read as the logsource conditions read it:
+  Channel lower-cased, EventID as its text (`4688`, not `04688`).
 - Nesting is bounded: an event deeper than `max_depth` levels (Options.max_event_depth's
   default) is a ValueError naming the limit, found without recursion, so no event — however
   deep, even cyclic — makes flattening, or the text of its values (values.to_text), raise
@@ -16,9 +19,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sigcc.compiler.logsources import field_aliases
+from sigcc.compiler.logsources import alias_text_keys
 from sigcc.options import DEFAULT_OPTIONS
 from sigcc.runtime.json_text import depth_error
+from sigcc.runtime.values import to_text
 
 # Events nested deeper than this are refused (ValueError) — the same limit, by default, that
 # the readers apply to the text (Options.max_event_depth); the event itself is level 1.
@@ -105,7 +109,8 @@ _BLOCKS = ("UserData", "ProcessingErrorData", "DebugData")
 _KNOWN = frozenset(("System", "EventData") + _BLOCKS)
 
 
-def flatten_windows(event: dict, max_depth: int = MAX_EVENT_DEPTH, depth: int = 2) -> dict:
+def flatten_windows(event: dict, max_depth: int = MAX_EVENT_DEPTH, depth: int = 2,
+                    aliases: bool = True) -> dict:
     """The inner dict of an EVTX-shaped event (`event["Event"]`, at level `depth`) as fields.
     Every part of it, flattened or not, must lie within `max_depth` levels: the levels this
     function walks itself are within any limit of depth + 4 or more, so only containers it
@@ -181,28 +186,29 @@ def flatten_windows(event: dict, max_depth: int = MAX_EVENT_DEPTH, depth: int = 
                 out.setdefault(k, v)
         elif node.__class__ in _CLASSES:
             _deep(node, d - 1, lim)
-    _add_aliases(out)
+    if aliases:
+        _add_aliases(out)
     return out
 
 
 @lru_cache(maxsize=1)
 def _alias_table():
-    # keyed by lower-cased Channel: logsource conditions compare Channel case-insensitively
-    return {(channel.lower(), eid): names for (channel, eid), names in field_aliases().items()}
+    # keyed as the generated logsource conditions read (Channel, EventID): lower-cased text
+    return alias_text_keys()
 
 
 def _add_aliases(out: dict) -> None:
     channel = out.get("Channel")
     if not isinstance(channel, str):  # absent, or a list/number in a hand-made event
         return
-    try:
-        key = (channel.lower(), int(out.get("EventID")))
-    except (TypeError, ValueError, OverflowError):
+    eid = out.get("EventID")
+    eid = eid.lower() if eid.__class__ is str else to_text(eid)
+    if eid.__class__ is not str:  # absent, or a list
         return
-    aliases = _alias_table().get(key)
+    aliases = _alias_table().get((channel.lower(), eid))
     if aliases:
         for rule_field, event_field in aliases.items():
-            if rule_field not in out and event_field in out:
+            if out.get(rule_field) is None and out.get(event_field) is not None:
                 out[rule_field] = out[event_field]
 
 
@@ -224,8 +230,10 @@ def _flatten_nested(node: dict, prefix: str, out: dict, depth: int, limit: int) 
             stack.pop()
 
 
-def flatten(event: dict, lower_names: bool = False, max_depth: int = MAX_EVENT_DEPTH) -> dict:
-    """One event as a flat dict of field -> value (see the module docstring).
+def flatten(event: dict, lower_names: bool = False, max_depth: int = MAX_EVENT_DEPTH,
+            aliases: bool = True) -> dict:
+    """One event as a flat dict of field -> value (see the module docstring); `aliases`:
+    add the logsource table's field aliases (Options.field_aliases).
 
     Raises ValueError, naming max_event_depth, for an event nested deeper than `max_depth`
     levels (the event itself is level 1). The readers refuse such events the same way, as a
@@ -235,7 +243,7 @@ def flatten(event: dict, lower_names: bool = False, max_depth: int = MAX_EVENT_D
         for k, v in event.items():
             if k != "Event" and v.__class__ in _CLASSES:
                 _deep(v, 2, max_depth)
-        out = flatten_windows(inner, max_depth)
+        out = flatten_windows(inner, max_depth, aliases=aliases)
     else:
         out = {}
         for k, v in event.items():
@@ -245,7 +253,7 @@ def flatten(event: dict, lower_names: bool = False, max_depth: int = MAX_EVENT_D
                 if v.__class__ in _CLASSES:
                     _deep(v, 2, max_depth)
                 out[k] = v
-        if "Channel" in out and "EventID" in out:
+        if aliases and "Channel" in out and "EventID" in out:
             _add_aliases(out)
     if lower_names:
         out = {str(k).lower(): v for k, v in out.items()}

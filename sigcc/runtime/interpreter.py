@@ -55,7 +55,8 @@ def _text(value) -> str:
 
 class _Event:
     def __init__(self, event: dict, options: Options):
-        self.fields = flatten(event, options.field_names == "insensitive")
+        self.fields = flatten(event, options.field_names == "insensitive",
+                              aliases=options.field_aliases)
         self.collapse = options.collapse_whitespace
 
     def values(self, field: str | None) -> list:

@@ -94,6 +94,7 @@ class Ruleset:
         self.diagnostics = list(diagnostics)
         self.options = dict(module.OPTIONS)
         self._lower_names = self.options.get("field_names") == "insensitive"
+        self._aliases = self.options.get("field_aliases", True)
         collapse = self.options.get("collapse_whitespace")
         self._lc = CollapsedLowerCache if collapse else LowerCache
         self._tc = CollapsedTextCache if collapse else TextCache
@@ -151,7 +152,7 @@ class Ruleset:
 
     # matching
     def prepare(self, event: dict):
-        ev = flatten(event, self._lower_names)
+        ev = flatten(event, self._lower_names, aliases=self._aliases)
         return ev, self._lc(ev), self._tc(ev)
 
     def match(self, event: dict) -> list[Match]:

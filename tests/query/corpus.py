@@ -1,9 +1,13 @@
 """The differential harness: events into SQL tables, queries against the Python matcher.
 
-Events (regression events and the EVTX samples, read with `read_events`) are flattened as
-the matcher flattens them and loaded into a table `logs`: one TEXT column per field, values as
-the matcher's text (`4688`, `true`), lists as their elements joined by newlines, absent/null as
-NULL, plus `_sigcc_id` (the event's position). Field names that differ only in case (`ProcessId`
+Events (regression events and the EVTX samples, read with `read_events`) are loaded as the
+files hold them (`raw_fields`, the layout the SQLite tools of the field use: EventData names as
+they are, System values by element name and System attributes as `<Element>_<Attribute>`) —
+not through the runtime's flattening, which adds the rule-side names of the logsource table's
+field aliases (Security 4688's `NewProcessName` as `Image`): the queries must find those events
+by the event's own fields, as a SIEM that loaded the files would hold them. The table `logs`
+has one TEXT column per field, values as the matcher's text (`4688`, `true`), lists as their
+elements joined by newlines, absent/null as NULL, plus `_sigcc_id` (the event's position). Field names that differ only in case (`ProcessId`
 and `processId` both occur in the samples) would collide in SQLite, DuckDB and Spark, whose
 identifiers ignore case; the harness gives the later ones a `~N` column name and maps them with a
 pipeline (field_name_mapping), which the queries are generated with.
@@ -21,7 +25,6 @@ from sigcc.compiler.ir import And, Exists, Match, Not, Null, NumEq, Or, StrMatch
 from sigcc.compiler.logsources import logsource_condition
 from sigcc.compiler.pipelines import Pipeline, parse_pipeline
 from sigcc.compiler import patterns
-from sigcc.runtime.events import flatten
 from sigcc.runtime.values import Multi, to_text
 
 ID = "_sigcc_id"
@@ -34,10 +37,72 @@ def text(v):
     return x if x.__class__ is str else None
 
 
+def raw_fields(event: dict) -> dict:
+    """One event's fields as its file holds them, one per column (no field is renamed or added).
+
+    EVTX-shaped events (`{"Event": {"System": ..., "EventData": ...}}`): each System element's
+    text by its name (`EventID`, `Channel`, `Computer`) and each of its attributes as
+    `<Element>_<Attribute>` (`Provider_Name`, `TimeCreated_SystemTime`); each EventData value
+    by its own name (`NewProcessName`), `<Data Name="x">` items by their Name, an unnamed
+    `<Data>` as `Data`; the leaves of UserData (and the other blocks) by their names, the first
+    one of a name kept. Other events: top-level keys, nested objects as dotted names."""
+    inner = event.get("Event")
+    if not (isinstance(inner, dict) and isinstance(inner.get("System"), dict)):
+        return _dotted(event, "", {})
+    out: dict = {}
+    for name, node in inner["System"].items():
+        if isinstance(node, dict):
+            attrs = node.get("#attributes")
+            for a, v in (attrs.items() if isinstance(attrs, dict) else ()):
+                out[f"{name}_{a}"] = v
+            if "#text" in node:
+                out[name] = node["#text"]
+        else:
+            out[name] = node
+    data = inner.get("EventData")
+    if isinstance(data, dict):
+        for name, v in data.items():
+            if name == "#attributes":
+                continue
+            if name == "Data" and isinstance(v, list) and v and isinstance(v[0], dict):
+                for item in v:
+                    attrs = item.get("#attributes") if isinstance(item, dict) else None
+                    if isinstance(attrs, dict) and attrs.get("Name"):
+                        out[attrs["Name"]] = item.get("#text")
+                continue
+            out[name] = v.get("#text") if isinstance(v, dict) else v
+    elif data is not None:
+        out["EventData"] = data
+    for block in ("UserData", "ProcessingErrorData", "DebugData"):
+        if isinstance(inner.get(block), dict):
+            for name, v in _leaves(inner[block]):
+                out.setdefault(name, v)
+    return out
+
+
+def _leaves(node: dict):
+    for k, v in node.items():
+        if k == "#attributes":
+            continue
+        if isinstance(v, dict) and "#text" not in v:
+            yield from _leaves(v)
+        else:
+            yield k, v.get("#text") if isinstance(v, dict) else v
+
+
+def _dotted(node: dict, prefix: str, out: dict) -> dict:
+    for k, v in node.items():
+        if isinstance(v, dict):
+            _dotted(v, f"{prefix}{k}.", out)
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 @dataclass
 class Table:
     events: list            # raw events (what the matcher gets)
-    flat: list              # flattened events
+    flat: list              # their fields as the files hold them (raw_fields)
     fields: list            # event fields (sorted)
     columns: dict           # field -> column name
     mapping: Pipeline       # field -> column renames for the clashing names
@@ -52,7 +117,7 @@ class Table:
 
 
 def make_table(events: list, extra_fields=()) -> Table:
-    flat = [flatten(e) for e in events]
+    flat = [raw_fields(e) for e in events]
     fields = sorted({k for ev in flat for k in ev})
     names = sorted(set(fields) | set(extra_fields))
     seen: dict[str, int] = {}
@@ -68,6 +133,10 @@ def make_table(events: list, extra_fields=()) -> Table:
 
 
 def rule_fields(rules) -> set[str]:
+    """The fields the rules' queries may read: those the rules and their logsource
+    conditions name, and for a field the runtime may take from another (field aliases) that
+    one and Channel/EventID. (SQLite reads a quoted name that is no column as a string.)"""
+    from sigcc.compiler.logsources import alias_sources
     out: set[str] = set()
 
     def walk(e):
@@ -85,6 +154,10 @@ def rule_fields(rules) -> set[str]:
     for r in rules:
         for s in r.searches:
             walk(s.expr)
+        walk(logsource_condition(r.logsource_key))
+    for name, sources in alias_sources().items():
+        if name in out:
+            out.update(["Channel", "EventID"] + [s.event_field for s in sources])
     return out
 
 

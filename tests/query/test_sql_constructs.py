@@ -67,8 +67,10 @@ def _matches(det: str) -> tuple[str, set[int]]:
 
 @pytest.fixture(scope="module")
 def table():
+    # Channel, EventID and NewProcessName: the columns the field aliases' test reads (the
+    # runtime gives Security 4688 events Image from NewProcessName, with or without gating)
     return corpus.make_table(EVENTS, ["A", "B", "Image", "CommandLine", "Size", "DestinationIp",
-                                      "SourceIp", "Enabled"])
+                                      "SourceIp", "Enabled", "Channel", "EventID", "NewProcessName"])
 
 
 
