@@ -40,6 +40,11 @@ def _options_args(p: argparse.ArgumentParser) -> None:
                    help="do not give events the rule-side names of fields the logsource table "
                         "aliases (Security 4688's NewProcessName as Image, ParentProcessName as "
                         "ParentImage, when the event lacks them); queries likewise")
+    g.add_argument("--unmapped-logsource", choices=("fields", "all", "none"), default=None,
+                   help="what a Windows rule whose logsource maps to no Channel/EventID (e.g. "
+                        "file_access) applies to: fields (default) = Windows events holding one "
+                        "of its logsource's fields (the table's, else those its detection "
+                        "names); all = every Windows event; none = no event")
     from sigcc.compat import PRESETS
 
     class Compat(argparse.Action):  # a preset also sets the switches it implies, so that
@@ -82,6 +87,8 @@ def _options(ns: argparse.Namespace) -> Options:
         given["logsource"] = "ignore"
     if ns.no_field_aliases:
         given["field_aliases"] = False
+    if ns.unmapped_logsource:
+        given["unmapped_logsource"] = ns.unmapped_logsource
     compat = getattr(ns, "compat", None)
     return compat_options(compat, **given) if compat else Options(**given)
 
@@ -135,6 +142,9 @@ def _build_time_conflicts(ns, recorded: dict) -> list[str]:
         "--no-logsource": (ns.no_logsource, recorded.get("logsource") == "ignore"),
         "--collapse-whitespace": (ns.collapse_whitespace, recorded.get("collapse_whitespace")),
         "--no-field-aliases": (ns.no_field_aliases, recorded.get("field_aliases", True) is False),
+        f"--unmapped-logsource {ns.unmapped_logsource}": (
+            ns.unmapped_logsource is not None,
+            recorded.get("unmapped_logsource", "fields") == ns.unmapped_logsource),
         f"--field-names {ns.field_names}": (ns.field_names is not None,
                                             recorded.get("field_names") == ns.field_names),
         "--placeholder": (bool(ns.placeholder), None),

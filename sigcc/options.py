@@ -46,6 +46,15 @@ class Options:
         Image / ParentImage. Queries express the same ("Image if present, else
         NewProcessName" on Security 4688 events; the windows-field-aliases pipeline). Off: a
         rule sees only the event's own field names. Independent of `logsource`.
+    unmapped_logsource
+        What a Windows rule applies to when the table maps its logsource to no Channel/EventID
+        (SigmaHQ's file_access, file_rename; an unknown category or service); the build warns
+        (`unmapped-logsource`) in every mode. "fields" (default): only Windows events that hold
+        at least one of the logsource's fields — those the table lists for it under
+        `unmapped` (the provider's own fields, from SigmaHQ's tests/logsource.json), else the
+        fields the rule's detection names (a detection of keywords only names none: every
+        Windows event). "all": every Windows event. "none": no event. Queries carry the same
+        condition (`FileObject IS NOT NULL OR ...`).
     max_expansion
         Upper bound on the number of values one detection item may expand to (windash,
         base64offset, expand, `1 of x*`). Exceeding it is a diagnostic, never a hang.
@@ -96,6 +105,7 @@ class Options:
     keyword_contains: bool = True
     logsource: str = "windows"
     field_aliases: bool = True
+    unmapped_logsource: str = "fields"
     max_expansion: int = 4096
     max_rule_file_bytes: int = 4 << 20
     max_yaml_nodes: int = 200_000
@@ -112,6 +122,8 @@ class Options:
             raise ValueError("Options.field_names must be 'sensitive' or 'insensitive'")
         if self.logsource not in ("windows", "ignore"):
             raise ValueError("Options.logsource must be 'windows' or 'ignore'")
+        if self.unmapped_logsource not in ("fields", "all", "none"):
+            raise ValueError("Options.unmapped_logsource must be 'fields', 'all' or 'none'")
         frozen = {str(k): tuple(str(x) for x in (v if isinstance(v, (list, tuple)) else [v]))
                   for k, v in dict(self.placeholders).items()}
         object.__setattr__(self, "placeholders", MappingProxyType(frozen))
@@ -127,8 +139,10 @@ class Options:
             "regex_timeout": self.regex_timeout,
             # recorded only when on, so that modules built without it stay byte-identical
             **({"slash_regex": True} if self.slash_regex else {}),
-            # likewise recorded only when off (the runtime reads it)
+            # likewise recorded only when not the default (the runtime reads field_aliases)
             **({"field_aliases": False} if not self.field_aliases else {}),
+            **({"unmapped_logsource": self.unmapped_logsource}
+               if self.unmapped_logsource != "fields" else {}),
         }
 
 

@@ -6,20 +6,32 @@ sigcc/data/windows_logsources.yml maps services to Channels and categories to
 Channel + EventID (+ extra fields); other products apply to events that are not Windows
 events (no Channel field). `Options.logsource == "ignore"` makes every rule apply to every event.
 
+A Windows logsource the table maps to no Channel/EventID (category `file_access`, an unknown
+service...) is reported (`unmapped-logsource`) and, by `Options.unmapped_logsource`:
+- "fields" (default): the rule applies only to Windows events that hold at least one of the
+  logsource's fields: those the table lists for it under `unmapped` (the fields its provider
+  writes, from SigmaHQ's tests/logsource.json), else the fields the rule's detection names
+  (`detection_fields`); a detection naming no field (keywords only) leaves every Windows event;
+- "all": every Windows event (what sigcc did before the option existed);
+- "none": no event.
+
 `field_aliases()` lists where the runtime gives an event a rule-side field name (Security
 4688's NewProcessName as Image, when the event has no Image); `alias_sources()` is the same
 table as conditions, from which the queries express it (compiler/aliases.py).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterable
 
 import yaml
 
 from sigcc.compiler import patterns
-from sigcc.compiler.ir import And, Const, Expr, Exists, Logsource, Match, Null, NumEq, Or, StrMatch
+from sigcc.compiler.ir import (And, Const, Expr, Exists, FieldRef, Logsource, Match, Not, Null,
+                               NumEq, Or, StrMatch)
 from sigcc.compiler.patterns import number_text
 from sigcc.options import Options
 
@@ -28,6 +40,8 @@ TABLE_FILE = Path(__file__).resolve().parent.parent / "data" / "windows_logsourc
 ALL = "all"
 WINDOWS_ANY = "windows"
 NON_WINDOWS = "other"
+NOTHING = "none"
+FIELDS = "windows/fields="  # + a JSON list of field names: Windows events holding one of them
 
 
 @lru_cache(maxsize=1)
@@ -36,8 +50,11 @@ def windows_table() -> dict:
         return yaml.safe_load(fh)
 
 
-def logsource_key(ls: Logsource, options: Options) -> tuple[str, str | None]:
-    """The name of the logsource condition for a rule, and a warning when it is unmapped."""
+def logsource_key(ls: Logsource, options: Options,
+                  detection: Iterable[Expr] = ()) -> tuple[str, str | None]:
+    """The name of the logsource condition for a rule, and a warning when it is unmapped.
+    `detection`: the rule's search expressions, whose fields (`detection_fields`) an unmapped
+    logsource the table lists no fields for goes by (read only then)."""
     if options.logsource == "ignore":
         return ALL, None
     if (ls.product or "").lower() != "windows":
@@ -46,19 +63,58 @@ def logsource_key(ls: Logsource, options: Options) -> tuple[str, str | None]:
     cat, svc = (ls.category or "").lower(), (ls.service or "").lower()
     if cat:
         if cat not in table["categories"]:
-            return WINDOWS_ANY, (f"windows category {ls.category!r} has no Channel/EventID mapping; "
-                                 "the rule applies to every Windows event")
+            return _unmapped(f"windows category {ls.category!r} has no Channel/EventID mapping",
+                             ("categories", cat), options, detection)
         alts = table["categories"][cat]
         if svc and not any(a["service"] == svc for a in alts):
-            return WINDOWS_ANY, (f"windows category {ls.category!r} has no mapping for service "
-                                 f"{ls.service!r}; the rule applies to every Windows event")
+            return _unmapped(f"windows category {ls.category!r} has no mapping for service "
+                             f"{ls.service!r}", ("categories", cat), options, detection)
         return f"windows/category={cat}" + (f"/service={svc}" if svc else ""), None
     if svc:
         if svc not in table["services"]:
-            return WINDOWS_ANY, (f"windows service {ls.service!r} has no Channel mapping; "
-                                 "the rule applies to every Windows event")
+            return _unmapped(f"windows service {ls.service!r} has no Channel mapping",
+                             ("services", svc), options, detection)
         return f"windows/service={svc}", None
     return WINDOWS_ANY, None
+
+
+def _unmapped(why: str, entry: tuple[str, str], options: Options,
+              detection: Iterable[Expr]) -> tuple[str, str]:
+    mode = options.unmapped_logsource
+    if mode == "all":
+        return WINDOWS_ANY, f"{why}; the rule applies to every Windows event (unmapped_logsource 'all')"
+    if mode == "none":
+        return NOTHING, f"{why}; the rule applies to no event (unmapped_logsource 'none')"
+    kind, name = entry
+    listed = (windows_table().get("unmapped") or {}).get(kind, {}).get(name)
+    if listed:
+        fields, whose = sorted(set(map(str, listed))), "the fields the logsource table lists for it"
+    else:
+        fields, whose = list(detection_fields(detection)), "the fields its detection names"
+    if not fields:
+        return WINDOWS_ANY, (f"{why}; its detection names no field, so the rule applies to "
+                             "every Windows event")
+    shown = ", ".join(fields[:8]) + (f" and {len(fields) - 8} more" if len(fields) > 8 else "")
+    return (FIELDS + json.dumps(fields),
+            f"{why}; the rule applies only to Windows events holding one of {whose}: {shown}")
+
+
+def detection_fields(exprs: Iterable[Expr]) -> tuple[str, ...]:
+    """Every field the expressions name (tests and fieldref targets; keywords name none)."""
+    out: set[str] = set()
+    stack = list(exprs)
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Match):
+            if e.field is not None:
+                out.add(e.field)
+            if isinstance(e.test, FieldRef):
+                out.add(e.test.other)
+        elif isinstance(e, (And, Or)):
+            stack.extend(e.items)
+        elif isinstance(e, Not):
+            stack.append(e.item)
+    return tuple(sorted(out))
 
 
 def _eq(field: str, value) -> Match:
@@ -98,10 +154,15 @@ def _lower_fields(e: Expr) -> Expr:
 def _condition(key: str) -> Expr:
     if key == ALL:
         return Const(True)
+    if key == NOTHING:
+        return Const(False)
     if key == NON_WINDOWS:
         return Match("Channel", Null())
     if key == WINDOWS_ANY:
         return Match("Channel", Exists())
+    if key.startswith(FIELDS):
+        held = tuple(Match(f, Exists()) for f in json.loads(key[len(FIELDS):]))
+        return And((Match("Channel", Exists()), held[0] if len(held) == 1 else Or(held)))
     table = windows_table()
     fields = dict(part.split("=", 1) for part in key.split("/")[1:])
     if "category" in fields:

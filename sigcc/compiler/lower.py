@@ -166,10 +166,11 @@ def lower_document(doc: Document, options: Options) -> Lowered:
         line=doc.line,
         name=str(data["name"]) if data.get("name") is not None else None,
     )
-    key, ls_diag = logsource_key(logsource, options)
+    key, ls_diag = logsource_key(logsource, options, (s.expr for s in searches))
     if ls_diag:
         warn("unmapped-logsource", ls_diag, _pos(data, "logsource", file),
-             hint="add the channel to sigcc/data/windows_logsources.yml or pass --no-logsource")
+             hint="add the channel to sigcc/data/windows_logsources.yml, or choose with "
+                  "--unmapped-logsource fields|all|none (or --no-logsource)")
     rule = RuleIR(meta, tuple(searches), condition, " or ".join(texts) if len(texts) > 1 else texts[0],
                   cond_span.line, key)
     return Lowered(rule, tuple(diags))

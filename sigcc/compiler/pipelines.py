@@ -379,7 +379,7 @@ def t_change_logsource(t, rule, ctx):
                      for k in ("product", "category", "service")), rule.meta.logsource.definition)
     if ls == rule.meta.logsource:
         return rule
-    key, _ = logsource_key(ls, ctx.options)
+    key, _ = logsource_key(ls, ctx.options, (s.expr for s in rule.searches))
     return replace(rule, meta=replace(rule.meta, logsource=ls), logsource_key=key)
 
 
