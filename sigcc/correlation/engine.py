@@ -59,7 +59,7 @@ class _Step:
     """One correlation, as the engine runs it."""
 
     __slots__ = ("index", "c", "kind", "span", "thresholds", "p", "early", "nslots", "inputs",
-                 "value", "numeric", "counted", "groups", "parents")
+                 "value", "numeric", "counted", "single", "groups", "counts", "parents")
 
     def __init__(self, index: int, step: Step):
         c = step.correlation
@@ -69,22 +69,33 @@ class _Step:
         self.early = early(c.condition)
         self.inputs, self.nslots = step.inputs, len(step.inputs)
         self.value, self.numeric = c.type in VALUE_TYPES, c.type in NUMERIC_TYPES
-        # measured incrementally in sliding windows: entries per value (entry position 3)
-        # or per rule (position 2); 0: measured whole (metrics.measure)
-        self.counted = 3 if c.type == "value_count" else 2 if c.type == "temporal" else 0
-        self.groups: OrderedDict = OrderedDict()  # key -> _Window, least recently touched first
+        # distinct values (entry position 2) or rules (position 1), counted incrementally in
+        # large sliding windows; 0: measured whole (metrics.measure)
+        self.counted = 2 if c.type == "value_count" else 1 if c.type == "temporal" else 0
+        self.single = len(c.group_by) == 1  # group keys are held bare, not as 1-tuples
+        # group key -> window, least recently touched first: a sliding window is the list of
+        # its entries; a closed window a _Window (its start and entries)
+        self.groups: OrderedDict = OrderedDict()
+        self.counts: dict = {}  # group key -> Counter, for sliding windows past COUNT_FROM
         self.parents: list[tuple[int, int]] = []  # (step index, slot) of correlations over it
+
+    def gkey(self, key: tuple):
+        return key[0] if self.single else key
+
+    def key(self, gkey) -> tuple:
+        return (gkey,) if self.single else gkey
 
 
 class _Window:
-    """One group's window: its matches in time order, as metrics.py entries."""
+    """A closed window: the first match's time and the entries, in time order."""
 
-    __slots__ = ("start", "entries", "counts")
+    __slots__ = ("start", "entries")
 
-    def __init__(self, start: int | None = None):
-        self.start = start  # closed windows: the first match's time
-        self.entries: list = []
-        self.counts: Counter | None = None
+    def __init__(self, start: int, entries: list):
+        self.start, self.entries = start, entries
+
+
+COUNT_FROM = 16  # sliding windows this long keep a Counter instead of counting each time
 
 
 class Engine:
@@ -112,7 +123,7 @@ class Engine:
         self._closes: list = []  # heap: (close time, seq, step, key, window start)
         self._entries = 0  # window entries held, over all groups
         for st in self._steps:
-            st.groups = OrderedDict()
+            st.groups, st.counts = OrderedDict(), {}
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.samples: dict[str, list] = {k: [] for k in SAMPLED}
 
@@ -142,9 +153,8 @@ class Engine:
         if w is not None and event_time < w:
             self._count("late", ref)
             return []
-        refs = (ref,)
         for si, slot in targets:
-            e = self._entry(self._steps[si], slot, fields, event_time, refs, 1)
+            e = self._entry(self._steps[si], slot, fields, event_time, ref, 0)
             if e is not None:
                 heapq.heappush(self._pending, e)
         if self._max_seen is None or event_time > self._max_seen:
@@ -189,14 +199,15 @@ class Engine:
         if sample is not None and len(sample) < SAMPLES:
             sample.append(ref)
 
-    def _entry(self, st: _Step, slot: int, fields: dict, t: int, refs: tuple, n: int):
-        """The pending entry of one match for one correlation, or None (counted)."""
+    def _entry(self, st: _Step, slot: int, fields: dict, t: int, refs, n: int):
+        """The pending entry of one match for one correlation, or None (counted).
+        refs/n: a base match's reference and 0, or a firing's references and their total."""
         inp = st.inputs[slot]
         key = []
         for f in inp.group_fields:
             part = key_part(fields.get(f))
             if part is None:
-                self._count("no_group_value", refs[0] if refs else None)
+                self._count("no_group_value", refs[0] if n else refs)
                 return None
             key.append(part)
         value = None
@@ -204,7 +215,7 @@ class Engine:
             raw = fields.get(inp.value_field)
             value = number(raw) if st.numeric else key_part(raw)
             if value is None:
-                self._count("no_value", refs[0] if refs else None)
+                self._count("no_value", refs[0] if n else refs)
                 return None
         self._seq += 1
         return (t, self._seq, st.index, slot, tuple(key), value, refs, n)
@@ -234,6 +245,17 @@ class Engine:
     def _batch(self, t: int, batch: list, out: list) -> None:
         """Every match of timestamp t: correlations in plan order, so the firings of one
         reach the correlations over it at the same t."""
+        if len(batch) == 1 and not self._steps[batch[0][2]].parents:  # the common case
+            e = batch[0]
+            st = self._steps[e[2]]
+            new = [(t, e[3], e[5], e[6], e[7])]
+            f = self._slide(st, e[4], new, t) if st.early else self._collect(st, e[4], new, t)
+            if f is not None:
+                out.append(f)
+            if st.early:
+                self._expire(st, t)
+            self._bound(t)
+            return
         work: dict[int, list] = {}
         for e in batch:
             work.setdefault(e[2], []).append(e)
@@ -246,11 +268,10 @@ class Engine:
                 continue
             st = self._steps[si]
             by_key: dict = {}
-            for e in es:
-                by_key.setdefault(e[4], []).append((e[0], e[1], e[3], e[5], e[6], e[7]))
-            for key, entries in by_key.items():
-                f = self._slide(st, key, entries, t) if st.early else self._collect(
-                    st, key, entries, t)
+            for e in es:  # window entries: (t, slot, value, refs, n)
+                by_key.setdefault(e[4], []).append((t, e[3], e[5], e[6], e[7]))
+            for key, new in by_key.items():
+                f = self._slide(st, key, new, t) if st.early else self._collect(st, key, new, t)
                 if f is None:
                     continue
                 out.append(f)
@@ -264,20 +285,20 @@ class Engine:
                 self._expire(st, t)
         self._bound(t)
 
-    def _slide(self, st: _Step, key, new: list, t: int) -> Firing | None:
+    def _slide(self, st: _Step, key: tuple, new: list, t: int) -> Firing | None:
         """Sliding window at timestamp t: add, drop what is older than t - timespan, measure;
         fire (and restart empty) when the condition holds."""
-        w = st.groups.get(key)
-        if w is None:
-            w = st.groups[key] = _Window()
-            if st.counted:
-                w.counts = Counter()
+        gk = st.gkey(key)
+        groups = st.groups
+        entries = groups.get(gk)
+        if entries is None:
+            entries = groups[gk] = new
         else:
-            st.groups.move_to_end(key)
-        entries, counts = w.entries, w.counts
-        entries.extend(new)
+            groups.move_to_end(gk)
+            entries.extend(new)
         self._entries += len(new)
         i = st.counted
+        counts = st.counts.get(gk) if i else None
         if counts is not None:
             for e in new:
                 counts[e[i]] += 1
@@ -292,53 +313,74 @@ class Engine:
         if k:
             del entries[:k]
             self._entries -= k
-        value = (len(entries) if st.kind == "event_count" else len(counts) if counts is not None
-                 else measure(st.kind, entries, st.nslots, st.p))
+        if st.kind == "event_count":
+            value = len(entries)
+        elif counts is not None:
+            value = len(counts)
+        elif i and len(entries) >= COUNT_FROM:
+            counts = st.counts[gk] = Counter(e[i] for e in entries)
+            value = len(counts)
+        else:
+            value = measure(st.kind, entries, st.nslots, st.p)
         if not holds(st.thresholds, value):
             return None
-        del st.groups[key]
-        self._entries -= len(entries)
+        self._drop(st, gk)
         return self._firing(st, key, entries, value, t)
 
-    def _collect(self, st: _Step, key, new: list, t: int) -> None:
+    def _drop(self, st: _Step, gk) -> list:
+        """Forget a group's window; its entries."""
+        w = st.groups.pop(gk)
+        entries = w if st.early else w.entries
+        self._entries -= len(entries)
+        if st.counted:
+            st.counts.pop(gk, None)
+        return entries
+
+    def _collect(self, st: _Step, key: tuple, new: list, t: int) -> None:
         """Closed windows: add to the group's open window, or open one at t."""
-        w = st.groups.get(key)
+        gk = st.gkey(key)
+        w = st.groups.get(gk)
         if w is None:
-            w = st.groups[key] = _Window(t)
+            st.groups[gk] = _Window(t, new)
             self._seq += 1
-            heapq.heappush(self._closes, (t + st.span + 1, self._seq, st.index, key, t))
+            heapq.heappush(self._closes, (t + st.span + 1, self._seq, st.index, gk, t))
         else:
-            st.groups.move_to_end(key)
-        w.entries.extend(new)
+            st.groups.move_to_end(gk)
+            w.entries.extend(new)
         self._entries += len(new)
         return None
 
     def _close(self, item: tuple, out: list) -> None:
-        at, _, si, key, start = item
+        at, _, si, gk, start = item
         st = self._steps[si]
-        w = st.groups.get(key)
+        w = st.groups.get(gk)
         if w is None or w.start != start:  # evicted (and maybe reopened) since
             return
-        del st.groups[key]
-        self._entries -= len(w.entries)
-        value = measure(st.kind, w.entries, st.nslots, st.p)
+        entries = self._drop(st, gk)
+        value = measure(st.kind, entries, st.nslots, st.p)
         if not holds(st.thresholds, value):
             return
-        f = self._firing(st, key, w.entries, value, at)
+        f = self._firing(st, st.key(gk), entries, value, at)
         out.append(f)
         for pi, slot in st.parents:
             e = self._entry(self._steps[pi], slot, dict(f.group), at, f.events, f.events_total)
             if e is not None:
                 heapq.heappush(self._pending, e)
 
-    def _firing(self, st: _Step, key, entries: list, value, decided: int) -> Firing:
+    def _firing(self, st: _Step, key: tuple, entries: list, value, decided: int) -> Firing:
         cap = self.options.max_firing_events
         refs: list = []
         total = 0
         for e in entries:
-            total += e[5]
-            if len(refs) < cap:
-                refs.extend(e[4][:cap - len(refs)])
+            n = e[4]
+            if n:  # a firing of a correlation this one refers to: its events
+                total += n
+                if len(refs) < cap:
+                    refs.extend(e[3][:cap - len(refs)])
+            else:
+                total += 1
+                if len(refs) < cap:
+                    refs.append(e[3])
         self.counters["firings"] += 1
         c = st.c
         start, end = entries[0][0], entries[-1][0]
@@ -352,12 +394,10 @@ class Engine:
         never be measured again; the least recently touched come first)."""
         groups, lo = st.groups, now - st.span
         while groups:
-            key = next(iter(groups))
-            w = groups[key]
-            if w.entries[-1][0] >= lo:
+            gk = next(iter(groups))
+            if groups[gk][-1][0] >= lo:
                 return
-            del groups[key]
-            self._entries -= len(w.entries)
+            self._drop(st, gk)
 
     def _bound(self, now: int) -> None:
         """Past max_state_entries: drop the group touched longest ago, over all correlations."""
@@ -366,17 +406,16 @@ class Engine:
             for st in self._steps:
                 if st.groups:
                     w = st.groups[next(iter(st.groups))]
-                    last = w.entries[-1][0]
+                    last = (w if st.early else w.entries)[-1][0]
                     if oldest is None or last < oldest:
                         victim, oldest = st, last
             if victim is None:
                 return
-            key, w = victim.groups.popitem(last=False)
-            self._entries -= len(w.entries)
+            entries = self._drop(victim, next(iter(victim.groups)))
             if victim.early and oldest < now - victim.span:
                 continue  # it had expired: nothing lost
             self.counters["evicted_groups"] += 1
-            self.counters["evicted_entries"] += len(w.entries)
-            refs = w.entries[0][4]
-            if len(self.samples["evicted"]) < SAMPLES and refs:
-                self.samples["evicted"].append(refs[0])
+            self.counters["evicted_entries"] += len(entries)
+            first = entries[0]
+            if len(self.samples["evicted"]) < SAMPLES:
+                self.samples["evicted"].append(first[3][0] if first[4] else first[3])

@@ -1,11 +1,11 @@
 """What a correlation measures over one window: pure functions of the window's entries.
 
 An entry is the tuple the engine keeps per contributing match:
-    (time_us, seq, slot, value, refs, n)
+    (time_us, slot, value, refs, n)
 slot: which of the correlation's rules matched (its index in `rules:`); value: the
 key_part (value_count) or number (value_sum, _avg, _percentile, _median) of the measured
-field, None otherwise; refs/n: the event references it stands for and how many (a base
-match: one; a firing of a correlation it refers to: that firing's events).
+field, None otherwise; refs/n: a base match's event reference and 0, or, for a firing of a
+correlation it refers to, that firing's event references and their total.
 
     event_count       the number of entries (a chained firing counts once)
     value_count       the number of distinct values
@@ -47,7 +47,7 @@ def percentile(ordered: list, p: float):
 def longest_ordered(entries, nslots: int) -> int:
     """The longest chain of distinct slots in increasing order whose times do not decrease."""
     best = [0] * nslots  # best[j]: the longest chain ending with a match of slot j
-    for _, slot in sorted((e[0], e[2]) for e in entries):
+    for _, slot in sorted((e[0], e[1]) for e in entries):
         before = max(best[:slot], default=0)
         if before + 1 > best[slot]:
             best[slot] = before + 1
@@ -59,12 +59,12 @@ def measure(kind: str, entries, nslots: int, p: float | None = None):
     if kind == "event_count":
         return len(entries)
     if kind == "value_count":
-        return len({e[3] for e in entries})
-    if kind == "temporal":
         return len({e[2] for e in entries})
+    if kind == "temporal":
+        return len({e[1] for e in entries})
     if kind == "temporal_ordered":
         return longest_ordered(entries, nslots)
-    values = [e[3] for e in entries]
+    values = [e[2] for e in entries]
     if kind == "value_sum":
         return total(values)
     if kind == "value_avg":

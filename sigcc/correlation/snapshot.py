@@ -6,11 +6,12 @@
      "counters": {"late": n, ...}, "samples": {"late": [ref, ...], ...},
      "pending": [[t, seq, step, slot, key, value, refs, n], ...],   # held matches
      "closes": [[close_t, seq, step, key, start], ...],             # open closed-windows
-     "groups": [[step, key, start | null, [[t, seq, slot, value, refs, n], ...]], ...]}
+     "groups": [[step, key, start | null, [[t, slot, value, refs, n], ...]], ...]}
 
 Times are integer microseconds since the epoch; `step` indexes the correlations in plan
-order; `key` is the group key (a list of values, see values.py), `refs` the event
-references of an entry (JSON lists come back as tuples). Groups are listed least recently
+order; `key` is the group key (a list of values, see values.py); `refs`/`n` are a base
+match's event reference and 0, or a chained firing's references and their total (JSON
+lists come back as tuples). Groups are listed least recently
 touched first, which is the eviction order. A correlation's definition hash covers what its
 state means: type, timespan, condition, group-by, the rules it refers to and the fields it
 reads for each; `restore` refuses a state whose correlations differ from the engine's
@@ -23,7 +24,7 @@ import hashlib
 import heapq
 import json
 import math
-from collections import Counter, OrderedDict
+from collections import Counter
 
 from sigcc.correlation.resolve import Plan, Step
 from sigcc.correlation.values import from_json
@@ -59,9 +60,11 @@ def dump(engine) -> bytes:
         "watermark": "inf" if wm == float("inf") else wm,
         "max_seen": engine._max_seen, "seq": engine._seq,
         "counters": engine.counters, "samples": engine.samples,
-        "pending": engine._pending, "closes": engine._closes,
-        "groups": [[st.index, key, w.start, w.entries]
-                   for st in engine._steps for key, w in st.groups.items()],
+        "pending": engine._pending,
+        "closes": [[at, seq, si, engine._steps[si].key(gk), start]
+                   for at, seq, si, gk, start in engine._closes],
+        "groups": [[st.index, st.key(gk)] + ([None, w] if st.early else [w.start, w.entries])
+                   for st in engine._steps for gk, w in st.groups.items()],
     }
     return json.dumps(state, separators=(",", ":"), allow_nan=False).encode("ascii")
 
@@ -124,14 +127,20 @@ def _value(v, st):
     return None
 
 
+def _refs(refs, n):
+    if _int(n, "an event count") == 0:
+        return from_json(refs)  # one base match's reference
+    if n < 0 or refs.__class__ is not list or not refs:
+        raise _bad("an entry without events")
+    return tuple(from_json(r) for r in refs)
+
+
 def _entry(raw, st) -> tuple:
-    t, seq, slot, value, refs, n = raw
+    """A window entry: (t, slot, value, refs, n)."""
+    t, slot, value, refs, n = raw
     if not 0 <= _int(slot, "a slot") < st.nslots:
         raise _bad("a slot out of range")
-    if refs.__class__ is not list or not refs or _int(n, "an event count") < 1:
-        raise _bad("an entry without events")
-    return (_int(t, "a time"), _int(seq, "a sequence number"), slot, _value(value, st),
-            tuple(from_json(r) for r in refs), n)
+    return (_int(t, "a time"), slot, _value(value, st), _refs(refs, n), n)
 
 
 def load(engine, data: bytes | str) -> None:
@@ -157,7 +166,7 @@ def load(engine, data: bytes | str) -> None:
 
 
 def _rebuild(engine, state: dict) -> None:
-    from sigcc.correlation.engine import COUNTERS, SAMPLED, _Window
+    from sigcc.correlation.engine import COUNT_FROM, COUNTERS, SAMPLED, _Window
 
     steps = engine._steps
     engine._clear()
@@ -177,15 +186,16 @@ def _rebuild(engine, state: dict) -> None:
     pending = []
     for t, seq, si, slot, key, value, refs, n in state["pending"]:
         st = _step(steps, si)
-        entry = _entry([t, seq, slot, value, refs, n], st)
-        pending.append((entry[0], entry[1], si, slot, _key(key, st), entry[3], entry[4], entry[5]))
+        e = _entry([t, slot, value, refs, n], st)
+        pending.append((e[0], _int(seq, "a sequence number"), si, slot, _key(key, st), e[2],
+                        e[3], n))
     heapq.heapify(pending)
     engine._pending = pending
     closes = []
     for at, seq, si, key, start in state["closes"]:
         st = _step(steps, si)
         closes.append((_int(at, "a close time"), _int(seq, "a sequence number"), si,
-                       _key(key, st), _int(start, "a window start")))
+                       st.gkey(_key(key, st)), _int(start, "a window start")))
     heapq.heapify(closes)
     engine._closes = closes
     seqs = [e[1] for e in pending] + [c[1] for c in closes]
@@ -194,19 +204,15 @@ def _rebuild(engine, state: dict) -> None:
     engine._seq = max([engine._seq, *seqs])
     for si, key, start, entries in state["groups"]:
         st = _step(steps, si)
-        w = _Window(None if start is None else _int(start, "a window start"))
-        w.entries = [_entry(e, st) for e in entries]
-        if not w.entries or w.entries != sorted(w.entries, key=lambda e: (e[0], e[1])):
-            raise SnapshotError("malformed sigcc correlation state: a window's entries are "
-                                "empty or out of order")
-        if (w.start is None) != st.early:
-            raise SnapshotError("malformed sigcc correlation state: a window of the wrong kind")
-        if st.counted:
-            w.counts = Counter(e[st.counted] for e in w.entries)
-        key = _key(key, st)
-        if key in st.groups:
+        entries = [_entry(e, st) for e in entries]
+        if not entries or entries != sorted(entries, key=lambda e: e[0]):
+            raise _bad("a window's entries are empty or out of order")
+        if (start is None) != st.early:
+            raise _bad("a window of the wrong kind")
+        gk = st.gkey(_key(key, st))
+        if gk in st.groups:
             raise _bad("a group listed twice")
-        st.groups[key] = w
-        engine._entries += len(w.entries)
-    for st in steps:
-        st.groups = OrderedDict(st.groups)
+        st.groups[gk] = entries if st.early else _Window(_int(start, "a window start"), entries)
+        if st.counted and st.early and len(entries) >= COUNT_FROM:
+            st.counts[gk] = Counter(e[st.counted] for e in entries)
+        engine._entries += len(entries)
