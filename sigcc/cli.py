@@ -219,12 +219,15 @@ def cmd_scan(ns) -> int:
                     if ns.min_level and not summary.level_at_least(m.level, ns.min_level):
                         continue
                     summary.match(m)
-                    out.write(orjson.dumps({
+                    line = {
                         "rule_id": m.rule_id, "title": m.title, "level": m.level,
                         "tags": list(m.tags), "searches": list(m.searches),
-                        "file": item.file, "record": item.record,
+                        "file": item.file, "record": item.record,  # EVTX: the EventRecordID
                         "timestamp": timestamp_of(ev), "computer": ev.get("Computer"),
-                    }) + b"\n")
+                    }
+                    if item.evtx_record is not None:  # EVTX: the record header's number too
+                        line["evtx_record"] = item.evtx_record
+                    out.write(orjson.dumps(line) + b"\n")
     except KeyboardInterrupt:
         print("sigcc: interrupted", file=sys.stderr)
     finally:

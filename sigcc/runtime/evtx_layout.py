@@ -20,9 +20,12 @@ Chunk header (the first 512 bytes of a chunk)
     24 8  first event record id       52  4  CRC32 of the records (bytes 512 to free space)
     32 8  last event record id        124 4  CRC32 of bytes 0-119 and 128-511
 
-Record numbers count a file's records from 1; record ids (EventRecordID, what the reader
-reports) are the log's own counter: equal to the numbers in a live log, offset in an exported
-one. Chunks hold consecutive numbers, in log order (from the oldest chunk, wrapping around).
+Record numbers count a file's records from 1; record ids are the log's own counter in the
+record headers: equal to the numbers in a live log, offset in an exported one. (Neither is
+always the event's EventRecordID, which the reader reports as `record` — it differs from the
+header id in most records of an exported or copied log; the loss reports name header ids,
+all a lost record leaves, as "record header numbers".) Chunks hold consecutive numbers, in log
+order (from the oldest chunk, wrapping around).
 
 `announce` turns the headers into what each chunk (or run of unreadable chunks) must have
 held: a chunk with an intact header announces its own range; for chunks that are damaged,

@@ -11,11 +11,17 @@ chunk that has a header is handed to `evtx` alone, as a one-chunk file (so a chu
 even when the file header or its own magic is damaged, and a chunk cut short is read up to
 where it ends), and, after the file's records, for each chunk — or run of chunks without a
 usable header — whatever it announced and did not yield is one `Problem` naming the file,
-the chunks, the record ids, the count lost and the reason (`Problem.lost` carries the
+the chunks, the record header numbers, the count lost and the reason (`Problem.lost` carries the
 count; how many records each chunk yielded is evidence where its header is damaged).
 
-Records are numbered by EventRecordID as before. Each record's JSON goes through
-`json_text.decode`, with the event size and depth limits of the scan's Options.
+A Record's `record` is the event's own EventRecordID (System/EventRecordID: what Event
+Viewer and other tools show; None when the event holds none); `evtx_record` is the number in
+the record's header (the `evtx` package's event_record_id), which differs from it in 12,099 of
+the 14,646 records of ../shared/corpora/evtx-samples (exported or copied logs renumber their
+records). The headers are all a lost record leaves, so the loss reports name header numbers
+("record header numbers 108-214"), and a record that cannot be decoded is reported by its
+header number. Each record's JSON goes through `json_text.decode`, with the event size and
+depth limits of the scan's Options.
 """
 from __future__ import annotations
 
@@ -29,7 +35,7 @@ from sigcc.options import DEFAULT_OPTIONS, Options
 from sigcc.runtime.evtx_layout import (CHUNK_SIZE, FILE_HEADER_SIZE, FILE_MAGIC, MAX_RECORDS_PER_CHUNK,
                                        Announced, FileHeader, Slot, announce, one_chunk_file,
                                        parse_chunk_header, parse_file_header, records_intact)
-from sigcc.runtime.items import Item, Problem, event_item
+from sigcc.runtime.items import Item, Problem, Record, event_item
 from sigcc.runtime.json_text import EventError, decode, size_error
 
 
@@ -139,10 +145,28 @@ def _record(path: str, r: dict, options: Options) -> Item:
                 pass
         if value is _UNREAD:  # too deep or malformed: decode measures it and says why
             value = decode(data.encode("utf-8", "surrogatepass"), depth)
+        if value.__class__ is dict:
+            return Record(path, event_record_id(value), value, rid)
         if value.__class__ is not EventError:
             return event_item(path, rid, value)
         err = value
-    return Problem(path, rid, f"record is not an event: {err.message}", lost=1, limit=err.limit)
+    return Problem(path, rid, f"record is not an event (EVTX record header number {rid}; its "
+                              f"EventRecordID is not known): {err.message}", lost=1, limit=err.limit)
+
+
+def event_record_id(value: dict) -> int | None:
+    """The EventRecordID of an EVTX event (`Event.System.EventRecordID`, a number or its
+    decimal text, up to 20 digits), or None when the event holds no such number."""
+    ev = value.get("Event")
+    system = ev.get("System") if ev.__class__ is dict else None
+    rid = system.get("EventRecordID") if system.__class__ is dict else None
+    if rid.__class__ is dict:  # an element with attributes: its text
+        rid = rid.get("#text")
+    if rid.__class__ is int:
+        return rid
+    if rid.__class__ is str and 0 < len(rid) <= 20 and rid.isascii() and rid.isdigit():
+        return int(rid)
+    return None
 
 
 def _loss(path: str, a: Announced, got: int, reasons: list[str], slots: list[Slot],
@@ -150,8 +174,8 @@ def _loss(path: str, a: Announced, got: int, reasons: list[str], slots: list[Slo
     lost = a.count - got
     if lost <= 0:
         return None
-    ids = (f"record ids {a.first_id}-{a.first_id + a.count - 1}" if a.first_id is not None
-           else "record ids unknown")
+    ids = (f"record header numbers {a.first_id}-{a.first_id + a.count - 1}" if a.first_id is not None
+           else "record header numbers unknown")
     by_state: dict[str, list[int]] = {}
     for i in a.slots:
         by_state.setdefault(slots[i].state, []).append(i)

@@ -4,7 +4,8 @@
 unreadable file, a malformed line or element, an event over a limit, EVTX records a file
 announces but does not yield — each reported and counted, never silently dropped, and one
 bad event never stops the rest.
-Record numbers: EventRecordID for EVTX, the line number (from 1) for JSONL, the object's
+Record numbers: the event's EventRecordID for EVTX (from its System block; the record's
+header number is `Record.evtx_record`), the line number (from 1) for JSONL, the object's
 position (from 1) for .json files (an array, one object, or objects one after another).
 
 Limits, from the Options passed in (each hit is a Problem naming the limit):

@@ -7,9 +7,15 @@ from typing import Union
 
 @dataclass(frozen=True, slots=True)
 class Record:
+    """One event. `record`: the event's EventRecordID for EVTX (None when its System block
+    holds no readable one), the line number for JSONL, the position for .json; `evtx_record`:
+    for EVTX only, the record's number in the file's record headers (what the `evtx` package
+    calls event_record_id, and what the lost-record reports count), None otherwise."""
+
     file: str
-    record: int
+    record: int | None
     event: dict
+    evtx_record: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
 """EVTX records are never silently lost (issue 8, item 4).
 
 Every record the file header and the chunk headers announce is either read or reported lost
-by a Problem naming the file, the chunks, the record ids, the count and the reason; the
-counts are `Problem.lost`, summed by the scan summary as records (not files), and the scan
+by a Problem naming the file, the chunks, the record header numbers, the count and the
+reason; the counts are `Problem.lost`, summed by the scan summary as records (not files), and the scan
 exits 2. The law every test checks: records read + records reported lost == records the
 intact file announces, for truncations at any byte and for random bit flips, with no
 exception escaping and in bounded time.
@@ -68,7 +68,7 @@ def _accounted(recs, probs) -> int:
 def test_the_intact_file_announces_and_yields_3561_records():
     recs, probs, _ = _read(_sample())
     assert probs == [] and len(recs) == ANNOUNCED
-    assert [r.record for r in recs] == list(range(1, ANNOUNCED + 1))
+    assert [r.evtx_record for r in recs] == list(range(1, ANNOUNCED + 1))  # header numbers
 
 
 @needs_sample
@@ -79,7 +79,8 @@ def test_truncated_file_reports_every_record_it_did_not_read(cut, at_least):
     assert probs and all(p.record is None and p.lost > 0 for p in probs)
     assert _accounted(recs, probs) == ANNOUNCED
     for p in probs:
-        assert "records lost (record ids " in p.message and f"the file ends at byte {cut:,}" in p.message
+        assert "records lost (record header numbers " in p.message
+        assert f"the file ends at byte {cut:,}" in p.message
 
 
 @needs_sample
@@ -88,10 +89,10 @@ def test_truncation_messages_verbatim():
     assert len(recs) == 107
     tail = "the file ends at byte 72,632, its header announces 34 chunks (2,232,320 bytes)"
     assert [p.message for p in probs] == [
-        "chunk 1: 107 of 107 records lost (record ids 108-214): chunk 1 cut short; " + tail
+        "chunk 1: 107 of 107 records lost (record header numbers 108-214): chunk 1 cut short; " + tail
         + "; the evtx parser says: Failed to parse record number 108: Failed to create record "
           "model, reason: unfinished element start",
-        "chunks 2-33: 3,347 of 3,347 records lost (record ids 215-3561): chunks 2-33 missing; " + tail,
+        "chunks 2-33: 3,347 of 3,347 records lost (record header numbers 215-3561): chunks 2-33 missing; " + tail,
     ]
 
 
@@ -99,7 +100,7 @@ def test_truncation_messages_verbatim():
 def test_a_file_cut_inside_its_first_chunk_header_counts_from_record_1():
     recs, probs, _ = _read(_sample()[:4200])
     assert recs == [] and [p.lost for p in probs] == [3561]
-    assert probs[0].message.startswith("chunks 0-33: up to 3,561 records lost (record ids 1-3561): "
+    assert probs[0].message.startswith("chunks 0-33: up to 3,561 records lost (record header numbers 1-3561): "
                                        "chunk 0 cut short; chunks 1-33 missing; ")
 
 
@@ -178,7 +179,7 @@ def test_a_chunk_whose_records_are_destroyed_is_reported_with_its_range():
     recs, probs, _ = _read(_patch(_sample(), off + 512, bytes(CHUNK_SIZE - 512)))
     assert len(recs) == ANNOUNCED - 107
     assert len(probs) == 1 and probs[0].lost == 107
-    assert probs[0].message.startswith("chunk 7: 107 of 107 records lost (record ids 750-856): ")
+    assert probs[0].message.startswith("chunk 7: 107 of 107 records lost (record header numbers 750-856): ")
     assert "the evtx parser says: " in probs[0].message
     assert "the chunk's records checksum does not match" in probs[0].message
 
@@ -295,8 +296,8 @@ def test_scan_of_a_truncated_file_says_what_was_lost_and_exits_2(tmp_path):
                           capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
     err = proc.stderr.decode()
     assert proc.returncode == 2, err
-    assert f"sigcc: skipped {cut}: chunk 24: 59 of 107 records lost (record ids 2569-2675): " in err
-    assert f"sigcc: skipped {cut}: chunks 25-33: 886 of 886 records lost (record ids 2676-3561): " in err
+    assert f"sigcc: skipped {cut}: chunk 24: 59 of 107 records lost (record header numbers 2569-2675): " in err
+    assert f"sigcc: skipped {cut}: chunks 25-33: 886 of 886 records lost (record header numbers 2676-3561): " in err
     assert "events read: 2,616" in err
     assert "skipped: 945 records lost (see messages above)" in err
     assert "unreadable files" not in err
