@@ -55,6 +55,13 @@ SAMPLES = 10  # references kept per sampled counter, for reports
 _INF = float("inf")
 
 
+def _microseconds(t) -> int | None:
+    """A time given as a float (or an int subclass) as whole microseconds; else None."""
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or t != t or t in (_INF, -_INF):
+        return None
+    return round(t)
+
+
 class _Step:
     """One correlation, as the engine runs it."""
 
@@ -146,6 +153,8 @@ class Engine:
         targets = self._by_rule.get(rule_id)
         if targets is None:
             return []
+        if event_time.__class__ is not int:
+            event_time = _microseconds(event_time)
         if event_time is None:
             self._count("no_time", ref)
             return []

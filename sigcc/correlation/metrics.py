@@ -12,7 +12,7 @@ correlation it refers to, that firing's event references and their total.
     temporal          the number of distinct rules (slots) seen
     temporal_ordered  the longest run of rules in `rules:` order whose matches are in time
                       order (equal times count as in order: a log's clock cannot order them)
-    value_sum         the sum (exact for integers; math.fsum otherwise)
+    value_sum         the sum (exact for integers within 64 bits; math.fsum otherwise)
     value_avg         the sum / the number of entries
     value_percentile  the p-th percentile, interpolated linearly between the two closest
                       ranks as SQL's percentile_cont and pySigma's SQLite backend do:
@@ -27,11 +27,13 @@ __all__ = ["measure", "total", "percentile", "longest_ordered"]
 
 
 def total(values):
-    """A sum, exact when every value is an int."""
+    """A sum, exact when every value is an int (given as a float past 64 bits, which JSON
+    writers such as orjson cannot write as integers)."""
     for v in values:
         if v.__class__ is not int:
             return math.fsum(values)
-    return sum(values)
+    s = sum(values)
+    return s if -(1 << 63) <= s < 1 << 63 else float(s)
 
 
 def percentile(ordered: list, p: float):

@@ -245,3 +245,14 @@ def test_chained_firing_reaches_the_next_correlation_at_the_same_time():
     assert [(f.rule_id, dict(f.group), list(f.events), f.events_total) for f in got] == [
         ("many", {"User": "bob"}, [1, 2], 2), ("then", {"User": "bob"}, [3, 1, 2], 3)]
     assert engine.plan.silent == frozenset({"many", "r0", "r1"})
+
+
+def test_times_given_as_floats_are_rounded_to_microseconds_and_big_sums_stay_writable():
+    engine = engine_for([corr("value_sum", ops=(("gte", 1),), field="v")], lateness=0)
+    got = run(engine, [("r0", {"g": "a", "v": (1 << 62) + 1}, float(T0) + 0.4, 1),
+                       ("r0", {"g": "b", "v": 1 << 62}, True, 2),
+                       ("r0", {"g": "a", "v": (1 << 62) + 2}, float(T0), 3)])
+    assert engine.counters["no_time"] == 1
+    (f,) = got
+    assert (f.start_us, f.value) == (T0, float((1 << 63) + 3))
+    assert json.loads(json.dumps(f.to_dict()))["value"] == 9.223372036854776e18
