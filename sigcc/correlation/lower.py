@@ -68,7 +68,7 @@ def parse_timespan(value) -> tuple[int | None, str | None]:
     """A timespan as seconds, or (None, the reason it is not one)."""
     if not isinstance(value, str):
         what = "a number without a unit" if isinstance(value, (int, float)) and not isinstance(
-            value, bool) else f"a {type(value).__name__}"
+            value, bool) else kind_of(value)
         return None, f"timespan must be a number and a unit like '5m', not {what}"
     m = _TIMESPAN.fullmatch(value.strip())
     if m is None:
@@ -84,23 +84,24 @@ def parse_timespan(value) -> tuple[int | None, str | None]:
     return count * UNIT_SECONDS[unit], None
 
 
-def _names(value, sink: Sink, where: Span, key: str, noun: str) -> tuple[str, ...] | None:
+def _names(value, sink: Sink, where: Span, key: str, noun: str,
+           what: str = "correlation") -> tuple[str, ...] | None:
     """A string or a list of strings (rules, group-by): None (diagnosed) when it is not."""
     items = [value] if scalar_text(value) is not None else value
     if not isinstance(items, list):
-        sink.error(f"bad-correlation-{key}", f"{key} must be a {noun}, or a list of them, not "
+        sink.error(f"bad-{what}-{key}", f"{key} must be a {noun}, or a list of them, not "
                    f"{kind_of(value)}", where, hint=f"write e.g. '{key}: [..]'")
         return None
     out = []
     for item in items:
         text = scalar_text(item)
         if text is None or not text.strip():
-            sink.error(f"bad-correlation-{key}", f"{key} holds {kind_of(item)}, not a {noun}",
+            sink.error(f"bad-{what}-{key}", f"{key} holds {kind_of(item)}, not a {noun}",
                        where, hint=f"each entry of {key} is a {noun}")
             return None
         out.append(text.strip())
     if not out:
-        sink.error(f"correlation-missing-{key}", f"{key} is an empty list", where,
+        sink.error(f"{what}-missing-{key}", f"{key} is an empty list", where,
                    hint=f"name at least one {noun}")
         return None
     seen = set()
@@ -271,7 +272,7 @@ def _filter_rules(flt, sink: Sink) -> tuple[bool, tuple[str, ...] | None]:
                   "of its logsource (as pySigma does)", sink.at(flt, "rules"),
                   hint="write 'rules: any' to say so")
         return True, None
-    got = _names(value, sink, sink.at(flt, "rules"), "rules", "rule id or name")
+    got = _names(value, sink, sink.at(flt, "rules"), "rules", "rule id or name", "filter")
     return got is not None, got
 
 

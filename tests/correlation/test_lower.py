@@ -111,7 +111,8 @@ def test_timespans(text, seconds):
     ("5Y", "timespan '5Y' has unknown unit 'Y'"),
     ("5min", "timespan '5min' has unknown unit 'min'"),
     (300, "timespan must be a number and a unit like '5m', not a number without a unit"),
-    (None, "timespan must be a number and a unit like '5m', not a NoneType"),
+    (None, "timespan must be a number and a unit like '5m', not null"),
+    (["5m"], "timespan must be a number and a unit like '5m', not a list"),
 ])
 def test_bad_timespans(value, why):
     assert parse_timespan(value) == (None, why)
@@ -280,6 +281,10 @@ CORRELATION_DIAGNOSTICS = [
      "  hint: true: the referred rules report their own matches too; false (the default): only the correlation's"),
 ]
 FILTER_DIAGNOSTICS = [
+    ('rules not names', False,
+     'logsource: {product: windows}\nfilter:\n  rules: {a: 1}\n  s: {User: x}\n  condition: s',
+     "f.yml:5:3: error[bad-filter-rules]: rules must be a rule id or name, or a list of them, not a mapping (rule f1 'F')\n"
+     "  hint: write e.g. 'rules: [..]'"),
     ('no logsource', False,
      'filter:\n  rules: [a]\n  selection: {User: x}\n  condition: not selection',
      "f.yml:1:1: error[filter-missing-logsource]: filter has no logsource mapping (rule f1 'F')\n"
