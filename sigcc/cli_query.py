@@ -21,7 +21,7 @@ def register(sub) -> None:
                                                         "postgres, spark or sql:<dialect>")
     q.add_argument("-p", "--pipeline", action="append", default=[], metavar="P",
                    help="built-in pipeline name or pipeline YAML file, added to the default "
-                        "(windows-logsources); repeatable")
+                        "(windows-logsources, windows-field-aliases); repeatable")
     q.add_argument("--no-default-pipeline", action="store_true",
                    help="use only the --pipeline ones (replace the default)")
     q.add_argument("--format", choices=("plain", "jsonl"), default="plain",
