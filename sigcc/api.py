@@ -18,7 +18,8 @@ def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
     """
     with gc_paused():
         result = load_rules(sources, options, optimize=options.optimize, jobs=jobs)
-        return _write(result.rules, options, optimized=options.optimize), result
+        return _write(result.rules, options, optimized=options.optimize,
+                      plan=result.plan), result
 
 
 def compile(sources, options: Options = DEFAULT_OPTIONS) -> Ruleset:  # noqa: A001

@@ -5,6 +5,11 @@ become diagnostics; the good rules go on to the backends. Known hostile inputs (
 expansion, nesting) have their own limit diagnostics (loader.py, grammar/builder.py); as a
 safety net for the unknown, any exception while loading one file or lowering, optimizing or
 emitting one document becomes that file's or rule's `internal-error` diagnostic.
+
+Correlation and filter documents (sigcc.correlation) are lowered like rules, in whichever
+process loads their file; after the merge, in the main process, the filters are ANDed onto
+the rules they apply to (those rules go through the optimization passes again, filter
+included) and the correlations are resolved over the rules into `CompileResult.plan`.
 """
 from __future__ import annotations
 
@@ -20,6 +25,9 @@ from typing import Iterable, Union
 from sigcc.compiler.ir import RuleIR
 from sigcc.compiler.loader import Document, load_data, load_file, load_text, rule_files
 from sigcc.compiler.lower import lower_document
+from sigcc.correlation.options import DEFAULT_CORRELATION_OPTIONS, CorrelationOptions
+from sigcc.correlation.resolve import Plan
+from sigcc.correlation.serial import EMPTY_PLAN
 from sigcc.diagnostics import Diagnostic, Span
 from sigcc.options import DEFAULT_OPTIONS, Options
 
@@ -32,7 +40,10 @@ class CompileResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     files: int = 0
     documents: int = 0
-    skipped_correlations: int = 0
+    skipped_correlations: int = 0  # correlation documents that are not in `plan`
+    correlations: list = field(default_factory=list)  # every correlation that lowered
+    filters: list = field(default_factory=list)  # every filter that lowered
+    plan: Plan = EMPTY_PLAN  # the correlations that run, resolved over `rules`
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -120,14 +131,17 @@ CHILD_SHARE = 0.45  # the worker's share of the files: it also pickles its resul
 
 
 def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OPTIONS, *,
-               optimize: bool = False, jobs: int | None = None) -> CompileResult:
+               optimize: bool = False, jobs: int | None = None,
+               correlation_options: CorrelationOptions = DEFAULT_CORRELATION_OPTIONS
+               ) -> CompileResult:
     """Load and lower rules from files, directories, YAML texts or dicts.
 
     optimize: also run the optimization passes on every rule (what the Python backend
     wants). jobs: processes to use; None picks 2 for a tree of PARALLEL_MIN_FILES files or
     more where a single-threaded process can fork, else 1. A second process loads, lowers
     and optimizes the last part of the file list; results are merged in file order, so
-    the result is the same whatever the number of processes.
+    the result is the same whatever the number of processes. Filters are applied and
+    correlations resolved (`correlation_options.max_depth`) after the merge.
     """
     with gc_paused():
         if isinstance(sources, (str, os.PathLike, dict)):
@@ -139,7 +153,9 @@ def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OP
             entries = _forked(files[:k], files[k:], options, optimize)
         else:
             entries = _entries(sources, options, optimize)
-        return _merge(entries)
+        result = _merge(entries)
+        _correlate(result, options, optimize, correlation_options)
+        return result
 
 
 def _only_files(sources: list) -> list[str] | None:
@@ -160,7 +176,8 @@ def _jobs(jobs: int | None, n_files: int) -> int:
 
 
 # An entry per file (its load diagnostics) and per document (its lowering):
-# (diagnostics, rule or None, is a file, is a document, is a correlation)
+# (diagnostics, rule or None, files, is a document, is a correlation document,
+#  the lowered Correlation or Filter or None)
 Entry = tuple
 
 
@@ -168,10 +185,10 @@ def _entries(sources, options: Options, optimize: bool) -> list[Entry]:
     out: list[Entry] = []
     counter = CompileResult()
     for doc in _documents(sources, counter, options):
-        out.append((counter.diagnostics, None, counter.files, False, False))
+        out.append((counter.diagnostics, None, counter.files, False, False, None))
         counter.diagnostics, counter.files = [], 0
         out.append(_document_entry(doc, options, optimize))
-    out.append((counter.diagnostics, None, counter.files, False, False))
+    out.append((counter.diagnostics, None, counter.files, False, False, None))
     return out
 
 
@@ -180,8 +197,17 @@ def _document_entry(doc: Document, options: Options, optimize: bool) -> Entry:
     from sigcc.backends.python.writer import check_rule
     from sigcc.compiler.passes import optimize_rule
 
+    from sigcc.correlation import is_correlation, is_filter
+    from sigcc.correlation.lower import lower_correlation, lower_filter
+
     doing = "lowering this rule"
     try:
+        if is_correlation(doc.data) or is_filter(doc.data):
+            corr = is_correlation(doc.data)
+            doing = f"lowering this {'correlation' if corr else 'filter'}"
+            lower = lower_correlation if corr else lower_filter
+            ir, diags = lower(doc.data, doc.file, options, index=doc.index)
+            return (tuple(diags), None, 0, True, corr, ir)
         lowered = lower_document(doc, options)
         rule = lowered.rule
         if rule is not None and optimize:
@@ -196,8 +222,8 @@ def _document_entry(doc: Document, options: Options, optimize: bool) -> Entry:
         diag = internal_error(exc, doing, Span(doc.file, doc.line),
                               str(rid) if isinstance(rid, (str, int)) else None,
                               str(title) if isinstance(title, str) else None)
-        return ((diag,), None, 0, True, False)
-    return (lowered.diagnostics, rule, 0, True, lowered.kind == "correlation")
+        return ((diag,), None, 0, True, is_correlation(doc.data), None)
+    return (lowered.diagnostics, rule, 0, True, False, None)
 
 
 def _child(conn, files: list[str], options: Options, optimize: bool) -> None:
@@ -231,11 +257,13 @@ def _forked(mine: list[str], theirs: list[str], options: Options, optimize: bool
 def _merge(entries: list[Entry]) -> CompileResult:
     result = CompileResult()
     seen: dict[str, Span] = {}
-    for diagnostics, rule, files, is_document, is_correlation in entries:
+    for diagnostics, rule, files, is_document, is_correlation, ir in entries:
         result.diagnostics.extend(diagnostics)
         result.files += files
         result.documents += is_document
         result.skipped_correlations += is_correlation
+        if ir is not None:
+            (result.correlations if is_correlation else result.filters).append(ir)
         if rule is None:
             continue
         here = Span(rule.meta.file, rule.meta.line)
@@ -247,3 +275,36 @@ def _merge(entries: list[Entry]) -> CompileResult:
             seen[rule.meta.id] = here
         result.rules.append(rule)
     return result
+
+
+def _correlate(result: CompileResult, options: Options, optimize: bool,
+               correlation_options: CorrelationOptions) -> None:
+    """Filters onto rules (a filtered rule is optimized and checked again, as a whole),
+    then the correlations resolved into result.plan."""
+    from sigcc.backends.python.writer import check_rule
+    from sigcc.compiler.passes import optimize_rule
+    from sigcc.correlation.filters import apply_filters
+    from sigcc.correlation.resolve import resolve
+
+    if result.filters:
+        filtered, diags = apply_filters(result.rules, result.filters)
+        result.diagnostics.extend(diags)
+        rules = []
+        for old, new in zip(result.rules, filtered):
+            if new is not old:
+                try:
+                    if optimize:
+                        new = optimize_rule(new)
+                    check_rule(new, options)
+                except Exception as exc:  # the safety net: the rule is kept without it
+                    result.diagnostics.append(internal_error(
+                        exc, "applying a filter to this rule", Span(old.meta.file, old.meta.line),
+                        old.meta.id, old.meta.title))
+                    new = old
+            rules.append(new)
+        result.rules = rules
+    if result.correlations:
+        plan, diags = resolve(result.rules, result.correlations, correlation_options)
+        result.diagnostics.extend(diags)
+        result.plan = plan
+        result.skipped_correlations -= len(plan.steps)

@@ -60,15 +60,12 @@ def lower_document(doc: Document, options: Options) -> Lowered:
         diags.append(Diagnostic(code, message, span, rule_id, title, hint, "warning"))
 
     start = Span(file, doc.line, 1)
+    # correlation and filter documents are lowered by sigcc.correlation (compiler/build.py
+    # sends them there); here they are no rule
     if "correlation" in data:
-        warn("unsupported-correlation", "correlation rules are not compiled yet; rule skipped",
-             _pos(data, "correlation", file),
-             hint="the rules it refers to are still compiled and matched on their own")
-        return Lowered(None, tuple(diags), "correlation")
+        return Lowered(None, (), "correlation")
     if "filter" in data and "detection" not in data:
-        warn("unsupported-filter", "meta filter rules are not applied yet; rule skipped",
-             _pos(data, "filter", file))
-        return Lowered(None, tuple(diags), "filter")
+        return Lowered(None, (), "filter")
 
     if not isinstance(title, str) or not title.strip():
         error("missing-title", "rule has no title", start, hint="add 'title: <what it detects>'")

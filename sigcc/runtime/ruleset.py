@@ -8,6 +8,10 @@ An event is tested only against the rules whose logsource condition it meets; ea
 logsource condition is evaluated once per event. Which groups and rules are tried at all is
 decided by the index (runtime/index.py): dispatch on (Channel, EventID) and the literal
 prefilter, both on unless the module was built with them off or the Ruleset is told so.
+
+`Ruleset.plan` is the module's resolved correlation plan (sigcc.correlation; empty for a
+module without correlations), `Ruleset.correlations` its correlations in the order they run:
+`sigcc.correlation.Engine(rs.plan)` runs them over the matches.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ class RuleInfo:
     file: str
     line: int
     condition: str
+    name: str | None = None  # the rule's `name:` (correlations may refer to it by it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +109,7 @@ class Ruleset:
         for r, (fn, search_fns) in zip(_json_lines(module.RULES_JSON), module.MATCHERS):
             info = RuleInfo(r["id"], r["title"], r["level"], r["status"], tuple(r["tags"]),
                             tuple(r["logsource"]), tuple(r["references"]), r["file"], r["line"],
-                            r["condition"])
+                            r["condition"], r.get("name"))
             self.rules.append(info)
             literals = r["literals"]
             c = CompiledRule(info, fn, tuple(zip(r["searches"], search_fns)),
@@ -117,6 +122,9 @@ class Ruleset:
                             for (key, applies, spec), g in zip(module.LOGSOURCES, groups) if g],
                            module.DISPATCH_FIELDS, self.dispatch)
         self.errors: list[RuleError] = []
+        from sigcc.correlation.serial import plan_from_lines
+        self.plan = plan_from_lines("".join(getattr(module, "CORRELATIONS_JSON", ())))
+        self.correlations = tuple(s.correlation for s in self.plan.steps)
 
     # loading
     @classmethod

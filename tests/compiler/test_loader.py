@@ -198,7 +198,7 @@ CASES = [
      [("error", "bad-level", "level 'severe' is not one of informational, low, medium, high, critical",
        4, 1, RID, "Good rule"),
       ("error", "empty-list", "'Image|endswith' has an empty value list", 10, 9, RID, "Good rule")]),
-    ("correlation-is-skipped", _text(f"""
+    ("correlation-is-lowered", _text(f"""
         title: Many logons
         id: {RID}
         correlation:
@@ -206,7 +206,9 @@ CASES = [
             rules: [x]
             timespan: 5m
         """),
-     [("warning", "unsupported-correlation", "correlation rules are not compiled yet; rule skipped",
+     [("error", "correlation-missing-group-by", "correlation has no group-by", 3, 1, RID,
+       "Many logons"),
+      ("error", "correlation-missing-condition", "an event_count correlation needs a condition",
        3, 1, RID, "Many logons")]),
 ]
 

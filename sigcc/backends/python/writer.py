@@ -9,6 +9,10 @@ With `Options.optimize`, rules go through the passes first (compiler/passes), a 
 expression that several rules share is emitted once (`_s<n>`), and repeated field reads in
 a function are bound to locals. The module also carries, per rule, the literals of the
 prefilter and, per logsource, its dispatch key spec (compiler/prefilter.py, dispatch.py).
+A rule's `name` (what correlations may refer to it by) is in its RULES_JSON line when it has
+one. A resolved correlation plan is module data too: CORRELATIONS_JSON, one JSON line per
+step (sigcc/correlation/serial.py); a module without correlations has no such block, so its
+text is what it was before correlations existed.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from sigcc.compiler.logsources import logsource_condition
 from sigcc.compiler.passes import optimize_rule
 from sigcc.compiler.passes.share import shared_searches
 from sigcc.compiler.prefilter import required_literals
+from sigcc.correlation.serial import plan_lines
 from sigcc.options import Options
 from sigcc.runtime.helpers import __all__ as HELPERS
 
@@ -58,12 +63,15 @@ class _Rule:
     def json(self) -> str:
         """The rule's RULES_JSON line: metadata, search names, logsource index, literals."""
         m = self.meta
-        return orjson.dumps({
+        row = {
             "id": m.id, "title": m.title, "level": m.level, "status": m.status,
             "tags": m.tags, "logsource": self.logsource, "references": m.references,
             "file": m.file, "line": m.line, "condition": self.condition,
             "logsource_index": self.ls_index, "searches": [name for name, _ in self.searches],
-            "literals": self.literals}).decode() + "\n"
+            "literals": self.literals}
+        if m.name is not None:  # (only then: modules of rules without names are unchanged)
+            row["name"] = m.name
+        return orjson.dumps(row).decode() + "\n"
 
 
 def _fn_name(index: int, search: str, j: int) -> str:
@@ -145,9 +153,11 @@ def _shared_code(rules: list[RuleIR], consts: Constants) -> tuple[dict[Expr, str
     return names, lines, marks
 
 
-def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = False) -> str:
+def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = False,
+                 plan=None) -> str:
     """Generate the module source for `rules` (in the given order); `optimized`: the rules
-    went through the passes already (load_rules(optimize=True))."""
+    went through the passes already (load_rules(optimize=True)); `plan`: the resolved
+    correlations (CompileResult.plan), written as CORRELATIONS_JSON."""
     if options.optimize and not optimized:
         rules = [optimize_rule(r) for r in rules]
     consts = Constants()
@@ -172,7 +182,8 @@ def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = Fal
     text = _ENV.get_template("module.py.j2").render(
         version=__version__, format=FORMAT, options=options.runtime_flags(),
         helpers=HELPERS, constants=consts.lines(), logsources=logsources, rules=rendered,
-        shared="\n".join(shared_lines), dispatch_fields=key_fields)
+        shared="\n".join(shared_lines), dispatch_fields=key_fields,
+        correlations=plan_lines(plan) if plan is not None else [])
     return text + _linemap(text, rendered, shared_marks)
 
 
