@@ -19,9 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: build the environment, compile the sample rules, scan the sample logs, print matches
+## run: build the environment, compile the sample rules and correlations, scan the sample
+##      logs, print matches, correlation firings and the summary
 run: $(STAMP)
-	$(BIN)/sigcc build examples/rules -o out/detections.py
+	$(BIN)/sigcc build examples/rules examples/correlations -o out/detections.py
 	$(BIN)/sigcc scan --rules out/detections.py examples/logs
 
 ## test: build the environment and run the test suite

@@ -4,8 +4,9 @@ Exit status
   build     0 module written (bad rules are reported and skipped; --strict makes them fail: 1)
   validate  0 every rule is valid, 1 some rule has an error
   scan      0 all input read, 2 something was skipped (unreadable file, malformed line,
-            a rule that raised), 1 nothing to scan with (no rules, or a build-time switch
-            such as --no-logsource given with a prebuilt module not built with it)
+            a rule that raised, a match a correlation could not count), 1 nothing to scan
+            with (no rules, or a build-time switch such as --no-logsource given with a
+            prebuilt module not built with it, or a --state file it cannot continue from)
   any       3 an internal error (a bug in sigcc): one line on stderr naming it, no traceback
             unless SIGCC_DEBUG=1 is set
 """
@@ -199,6 +200,12 @@ def cmd_scan(ns) -> int:
     if not any(len(s) for s in sets):
         print("sigcc: no rules to scan with (all rules failed to compile?)", file=sys.stderr)
         return 1
+    from sigcc.correlation.scan import StateError
+    try:
+        corr = _scan_correlations(sets, ns)
+    except StateError as exc:
+        print(f"sigcc: {exc}", file=sys.stderr)
+        return 1
     out = sys.stdout.buffer
     summary = Summary()
     progress = Progress(ns.progress)
@@ -213,9 +220,12 @@ def cmd_scan(ns) -> int:
                 continue
             summary.events += 1
             progress.tick(item.file)
-            for rs in sets:
+            for k, rs in enumerate(sets):
                 ev, lc, tc = rs.prepare(item.event)
                 for m in rs.match_prepared(ev, lc, tc):
+                    if corr.concerns(k, m.rule_id) and _correlate(corr, k, m, ev, item, out,
+                                                                  summary, ns):
+                        continue  # fed to its correlations and not shown (generate: false)
                     if ns.min_level and not summary.level_at_least(m.level, ns.min_level):
                         continue
                     summary.match(m)
@@ -233,6 +243,8 @@ def cmd_scan(ns) -> int:
     finally:
         progress.close()
         out.flush()
+    _finish_correlations(corr, out, summary, ns)
+    out.flush()
     for rs in sets:
         for err in rs.errors:
             summary.rule_errors += 1
@@ -242,6 +254,62 @@ def cmd_scan(ns) -> int:
     if not ns.no_summary:
         summary.print(sys.stderr)
     return 2 if summary.skipped else 0
+
+
+def _scan_correlations(sets, ns):
+    """The correlation engines of a scan (sigcc/correlation/scan.py), from its options."""
+    from sigcc.correlation import CorrelationOptions
+    from sigcc.correlation.scan import ScanCorrelations
+
+    lateness = ns.lateness if ns.lateness is not None else (60.0 if ns.state else float("inf"))
+    options = CorrelationOptions(timestamp_field=ns.timestamp_field, lateness=lateness)
+    return ScanCorrelations(sets, options, ns.state)
+
+
+def _correlate(corr, k: int, m, ev, item, out, summary, ns) -> bool:
+    """Feed one match to the correlations of ruleset k, write what fires; True when the
+    match itself is not to be shown (its rule is referred to with generate: false)."""
+    _write_firings(corr.feed(k, m, ev, (item.file, item.record)), out, summary, ns)
+    if corr.silent(k, m.rule_id):
+        summary.silenced += 1
+        return True
+    return False
+
+
+def _write_firings(firings, out, summary, ns) -> None:
+    import orjson
+
+    for f in firings:
+        if ns.min_level and not summary.level_at_least(f.level, ns.min_level):
+            continue
+        summary.firing(f)
+        out.write(orjson.dumps(f.to_dict()) + b"\n")
+
+
+def _finish_correlations(corr, out, summary, ns) -> None:
+    """The end of the input: the last firings (or the state saved), the counters reported."""
+    if not corr.active:
+        return
+    try:
+        _write_firings(corr.finish(), out, summary, ns)
+    except OSError as exc:
+        print(f"sigcc: --state {ns.state}: cannot save the correlation state: {exc}",
+              file=sys.stderr)
+        summary.problems["correlation state not saved"] += 1
+    summary.correlation_counters = corr.counters()
+    summary.uncounted = corr.uncounted()
+    for line in corr.report_lines():
+        print(line, file=sys.stderr)
+
+
+def _lateness(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be >= 0 seconds (or inf)")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -287,6 +355,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-summary", action="store_true", help="do not print the summary table")
     s.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                    help="progress bar on stderr (auto: when stderr is a terminal)")
+    c = s.add_argument_group(
+        "correlations (docs/correlations.md)",
+        "matches of rules that correlation rules refer to are fed to them; each firing is "
+        "one JSON line (rule_id, title, level, correlation_type, group, value, window_start, "
+        "window_end, events, events_total); matches a correlation cannot use are counted "
+        "and reported (exit 2)")
+    c.add_argument("--timestamp-field", metavar="FIELD", default=None,
+                   help="the (flattened) field holding the event time; default: the first "
+                        "usable one of TimeCreated_SystemTime, @timestamp, timestamp, UtcTime, "
+                        "time, EventTime, _time, date")
+    c.add_argument("--lateness", type=_lateness, metavar="SECONDS", default=None,
+                   help="how far out of time order a match may arrive and still be placed by "
+                        "its time (older ones are counted late). Default: inf without --state "
+                        "(decide at the end of the input: exact whatever the order of the "
+                        "files), 60 with --state")
+    c.add_argument("--state", metavar="FILE", default=None,
+                   help="continue the correlation windows saved in FILE (if it exists) and "
+                        "save them there at the end instead of closing them, so the next scan "
+                        "continues where this one stopped")
     _options_args(s)
     s.set_defaults(func=cmd_scan)
     cli_query.register(sub)  # `query` and `targets` live beside their feature

@@ -22,11 +22,21 @@ class Summary:
         self._unreadable: set[str] = set()
         self.rule_errors = 0
         self.seconds = 0.0
+        self.firings = 0  # correlation firings written
+        self.by_correlation: Counter = Counter()  # (level, title, id) -> firings
+        self.silenced = 0  # base matches not written: their rules say generate: false
+        self.correlation_counters: dict[str, int] = {}  # Engine.counters, summed
+        self.uncounted = 0  # matches a correlation could not use (see correlation/scan.py)
 
     def match(self, m) -> None:
         self.matches += 1
         self.by_rule[(m.level or "-", m.title, m.rule_id)] += 1
         self.by_level[m.level or "-"] += 1
+
+    def firing(self, f) -> None:
+        """Count a correlation firing (sigcc.correlation.Firing), per correlation rule."""
+        self.firings += 1
+        self.by_correlation[(f.level or "-", f.title, f.rule_id)] += 1
 
     def problem(self, p) -> None:
         """Count a reader's Problem in the right words: records a file announced and did
@@ -45,7 +55,7 @@ class Summary:
 
     @property
     def skipped(self) -> int:
-        return sum(self.problems.values()) + self.rule_errors
+        return sum(self.problems.values()) + self.rule_errors + self.uncounted
 
     @staticmethod
     def level_at_least(level, minimum) -> bool:
@@ -59,23 +69,38 @@ class Summary:
 
         console = Console(file=stream, highlight=False, soft_wrap=False, markup=False)
         rate = self.events / self.seconds if self.seconds else 0.0
-        if self.by_rule:
-            t = Table(title="Matches per rule", title_justify="left")
+        order = {name: i for i, name in enumerate(reversed(LEVELS))}
+        for counts, title, what in ((self.by_rule, "Matches per rule", "matches"),
+                                    (self.by_correlation, "Correlation firings per rule",
+                                     "firings")):
+            if not counts:
+                continue
+            t = Table(title=title, title_justify="left")
             t.add_column("level")
             t.add_column("rule")
-            t.add_column("matches", justify="right")
-            order = {name: i for i, name in enumerate(reversed(LEVELS))}
-            for (level, title, rid), n in sorted(self.by_rule.items(),
-                                                 key=lambda kv: (order.get(kv[0][0], 9), -kv[1], kv[0][1])):
-                t.add_row(Text(level), Text.assemble(title, " ", (rid, "dim")), Text(str(n)))
+            t.add_column(what, justify="right")
+            for (level, title_, rid), n in sorted(counts.items(),
+                                                  key=lambda kv: (order.get(kv[0][0], 9), -kv[1], kv[0][1])):
+                t.add_row(Text(level), Text.assemble(title_, " ", (rid, "dim")), Text(str(n)))
             console.print(t)
         lv = ", ".join(f"{name}: {self.by_level[name]}" for name in reversed(LEVELS) if self.by_level[name])
         console.print(f"events read: {self.events:,}   matches: {self.matches:,}"
-                      + (f" ({lv})" if lv else "") + f"   {rate:,.0f} events/s in {self.seconds:.2f}s")
+                      + (f" ({lv})" if lv else "")
+                      + (f"   correlation firings: {self.firings:,}" if self.by_correlation
+                         or self.correlation_counters else "")
+                      + f"   {rate:,.0f} events/s in {self.seconds:.2f}s")
+        extra = [f"{n:,} {k.replace('_', ' ')}" for k, n in self.correlation_counters.items()
+                 if n and k != "firings"]
+        if self.silenced:
+            extra.insert(0, f"{self.silenced:,} base matches not shown (generate: false)")
+        if extra:
+            console.print(Text("correlations: " + ", ".join(extra)))
         if self.skipped:
             parts = [f"{n} {kind}" for kind, n in self.problems.items()]
             if self.rule_errors:
                 parts.append(f"{self.rule_errors} rule errors")
+            if self.uncounted:
+                parts.append(f"{self.uncounted} matches not counted by correlations")
             console.print(Text.assemble(("skipped:", "bold red"), f" {', '.join(parts)} (see messages above)"))
 
 
