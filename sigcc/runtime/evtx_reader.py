@@ -94,6 +94,7 @@ def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> I
     h = slot.header
     buf = io.BytesIO(one_chunk_file(data, h.last_id + 1 if h.intact else 0, not h.intact))
     n = 0
+    last = -1
     try:
         it = iter(evtx.PyEvtxParser(buf, number_of_threads=1, indent=False).records_json())
         while True:
@@ -108,6 +109,11 @@ def _chunk(fh, slot: Slot, path: str, options: Options, reasons: list[str]) -> I
                 if type(exc).__name__ == "PanicException" or len(reasons) > MAX_RECORDS_PER_CHUNK:
                     break
                 continue
+            if not h.intact:  # read up to the free space: past the last record lies slack,
+                rid = r["event_record_id"]  # which may hold stale copies of older records —
+                if rid <= last:  # a chunk's records are numbered upwards, so they end here
+                    break
+                last = rid
             n += 1
             yield _record(path, r, options)
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
