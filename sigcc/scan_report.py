@@ -79,8 +79,9 @@ class Summary:
             t.add_column("level")
             t.add_column("rule")
             t.add_column(what, justify="right")
-            for (level, title_, rid), n in sorted(counts.items(),
-                                                  key=lambda kv: (order.get(kv[0][0], 9), -kv[1], kv[0][1])):
+            rows = sorted(counts.items(),
+                          key=lambda kv: (order.get(kv[0][0], 9), -kv[1], kv[0][1]))
+            for (level, title_, rid), n in rows:
                 t.add_row(Text(level), Text.assemble(title_, " ", (rid, "dim")), Text(str(n)))
             console.print(t)
         lv = ", ".join(f"{name}: {self.by_level[name]}" for name in reversed(LEVELS) if self.by_level[name])

@@ -54,7 +54,8 @@ class StateError(ValueError):
 
 
 class ScanCorrelations:
-    def __init__(self, rulesets, options: CorrelationOptions, state: str | os.PathLike | None = None):
+    def __init__(self, rulesets, options: CorrelationOptions,
+                 state: str | os.PathLike | None = None):
         self.options = options
         self.engines = [Engine(rs.plan, options) if rs.plan.steps else None for rs in rulesets]
         self._silent = [rs.plan.silent for rs in rulesets]
@@ -140,9 +141,10 @@ class ScanCorrelations:
                              f"{state.get('version')!r}; this sigcc reads version {STATE_VERSION}")
         saved = state.get("engines")
         if not isinstance(saved, list) or len(saved) != len(self.engines):
-            raise StateError(f"--state {path}: saved for {len(saved) if isinstance(saved, list) else 0}"
-                             f" rule set(s), this scan has {len(self.engines)}: give the same "
-                             "--rules as the scan that saved it")
+            n = len(saved) if isinstance(saved, list) else 0
+            raise StateError(f"--state {path}: saved for {n} rule set(s), this scan has "
+                             f"{len(self.engines)}: give the same --rules as the scan that "
+                             "saved it")
         for n, (engine, snap) in enumerate(zip(self.engines, saved), 1):
             if (engine is None) != (snap is None):
                 raise StateError(f"--state {path}: rule set {n} "
