@@ -383,7 +383,7 @@ def test_make_run_example_fires():
     assert rc == 0, err
     assert len(firings) == 11 and {f["title"] for f in firings} == {
         "Password spraying - one source tries many accounts"}
-    assert firings[0]["group"] == {"IpAddress": "172.16.144.128", "SubjectUserName": "jwrig"}
+    assert firings[0]["group"] == {"IpAddress": "10.20.30.40", "SubjectUserName": "alice"}
     assert firings[0]["value"] == 10 and firings[0]["events_total"] == 10
 
 
