@@ -80,6 +80,13 @@ def to_query(rules: Iterable | CompileResult | Sequence[RuleIR], target: str = "
         out.append(QueryResult(d.rule_id, d.title, None, target, None, d))
     for rule in compiled.rules:
         out.append(convert_one(be, chosen, rule, target, options))
+    for c in getattr(compiled, "correlations", ()):  # never silently left out
+        err = Diagnostic("unsupported-feature",
+                         f"correlation rules ({c.type}) cannot be converted to {target} queries yet",
+                         c.span, c.id, c.title,
+                         "use 'sigcc scan', which runs correlations; its base rules convert "
+                         "on their own")
+        out.append(QueryResult(c.id, c.title, c.level, target, None, err))
     return out
 
 

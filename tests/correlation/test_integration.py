@@ -404,3 +404,14 @@ def test_bad_reference_is_a_diagnostic_of_validate_and_build(tmp_path):
     assert run_cli(["build", str(f), "-o", str(tmp_path / "m.py"), "--strict"])[0] == 1
     src = (tmp_path / "m.py").read_text(encoding="utf-8")
     assert "CORRELATIONS_JSON" not in src  # the correlation that cannot run is left out
+
+
+def test_query_reports_each_correlation_instead_of_leaving_it_out():
+    import sigcc
+
+    results = sigcc.to_query([str(EXAMPLES / "correlations")], target="splunk")
+    errors = [q.error for q in results if q.error is not None]
+    assert len(results) == 7 and len(errors) == 3  # 4 base rules convert, 3 correlations do not
+    assert {e.code for e in errors} == {"unsupported-feature"}
+    assert all("cannot be converted to splunk queries yet" in e.message and e.span.line
+               for e in errors)
