@@ -443,7 +443,7 @@ class Bench:
             results.append(run(driver("stages", str(self.module), corpus["unit"], str(out))).json())
         n = results[0]["events"]
         sec = Section(f"Where a scan's time goes: {n:,} events, one process (drivers.py stages)",
-                      ("stage", "µs per event", "min–max", "cumulative µs", "share"))
+                      ("stage", "CPU µs per event", "min–max", "cumulative µs", "share"))
         order = ("read", "prepare", "match", "output")
         labels = {"read": "reading (sigcc's JSONL reader: lines, depth check, orjson)",
                   "prepare": "+ flattening + lower-case/text caches (Ruleset.prepare)",
@@ -463,7 +463,8 @@ class Bench:
                          f"over the file costs {median(once):.2f} s more than the later ones (lazy regex "
                          f"compiles, per-key dispatch tables: not in the rows, which are warm passes); "
                          f"{results[0]['matches']:,} matches.")
-        sec.notes.append("each stage is a pass over the file doing the stages above it too; the share "
+        sec.notes.append("each stage is a pass over the file doing the stages above it too, timed in "
+                         "the process's CPU time; the share "
                          "is of the last row's cumulative time. The lower-case cache is filled as rules "
                          "ask for values, so most lower-casing is counted in matching.")
         if self.ns.profile:
