@@ -25,6 +25,15 @@ each value list is repeated once, not each value; a `null` test gets the second 
 fieldref between two aliased fields gets both sides' choices. Everything else is walked
 into (under Not too: the rewrite is exact for every subexpression, so its negation is).
 Expressions are rebuilt only where they change (unchanged subtrees are the same objects).
+
+Field names with spaces. The runtime gives a Windows event (one holding Channel and EventID)
+each field whose name holds spaces also under the name without them (Defender's `Threat Name`
+as `ThreatName`, the rules' spelling), when it lacks that name. A query cannot name every
+column a space could split, so it names those of SPACED_NAMES — the EventData names with
+spaces that Windows Defender (Microsoft-Windows-Windows Defender/Operational) writes, the only
+ones in ../shared's corpora — each as an alias `F <- G` with the key `Channel: exists and
+EventID: exists` (`spaced_sources`). Over a table holding another spaced name the queries do
+not find it under the rules' spelling; the matcher does.
 """
 from __future__ import annotations
 
@@ -32,9 +41,53 @@ from dataclasses import replace
 from itertools import product
 from typing import Mapping
 
+from functools import lru_cache
+
 from sigcc.compiler.ir import And, Exists, Expr, FieldRef, Match, Not, Null, Or
+from sigcc.compiler.logsources import AliasSource
 
 Sources = Mapping[str, tuple]  # rule field -> tuple of logsources.AliasSource
+
+# EventData names with spaces in Microsoft-Windows-Windows Defender/Operational events: those
+# of detection events (1006-1009, 1015, 1116-1119; all of them in ../shared's corpus),
+# configuration changes (5007) and attack-surface-reduction events (1121, 1122).
+SPACED_NAMES = (
+    "Action ID", "Action Name", "Additional Actions ID", "Additional Actions String",
+    "Category ID", "Category Name", "Detection ID", "Detection Time", "Detection User",
+    "Engine Version", "Error Code", "Error Description", "Execution ID", "Execution Name",
+    "Origin ID", "Origin Name", "Post Clean Status", "Pre Execution Status", "Process Name",
+    "Product Name", "Product Version", "Remediation User", "Severity ID", "Severity Name",
+    "Signature Version", "Source ID", "Source Name", "Status Code", "Status Description",
+    "Threat ID", "Threat Name", "Type ID", "Type Name",
+    "New Value", "Old Value",
+    "Security intelligence Version", "Target Commandline", "Parent Commandline",
+    "Involved File", "Inheritance Flags", "Security Context",
+)
+
+
+@lru_cache(maxsize=2)
+def spaced_sources(field_names: str = "sensitive") -> dict[str, tuple[AliasSource, ...]]:
+    """Rule field -> its source among SPACED_NAMES (`ThreatName` <- `Threat Name`) on any
+    Windows event (Channel and EventID not null); names lower-cased for field_names
+    "insensitive", as the rules' and the events' are."""
+    low = field_names == "insensitive"
+    channel, eid = ("channel", "eventid") if low else ("Channel", "EventID")
+    key = And((Match(channel, Exists()), Match(eid, Exists())))
+    out: dict[str, tuple[AliasSource, ...]] = {}
+    for name in SPACED_NAMES:
+        event_field = name.lower() if low else name
+        out[event_field.replace(" ", "")] = (AliasSource(event_field, (), key),)
+    return out
+
+
+def with_spaced_names(sources: Sources, field_names: str = "sensitive") -> dict:
+    """`sources` (the logsource aliases of a rule) and the spaced names' aliases: each rule
+    field takes its logsource aliases first, as the runtime applies them first (no rule field
+    of one is one of the other: tests/query/test_spaced_names.py)."""
+    out = dict(spaced_sources(field_names))
+    for name, alts in sources.items():
+        out[name] = tuple(alts) + out.get(name, ())
+    return out
 
 
 def with_aliases(e: Expr, sources: Sources) -> Expr:
@@ -140,4 +193,4 @@ def _or(items: tuple) -> Expr:
     return items[0] if len(items) == 1 else Or(items)
 
 
-__all__ = ["with_aliases"]
+__all__ = ["SPACED_NAMES", "spaced_sources", "with_aliases", "with_spaced_names"]

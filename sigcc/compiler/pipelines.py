@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Mapping
 import yaml
 
 from sigcc.compiler import patterns
-from sigcc.compiler.aliases import with_aliases
+from sigcc.compiler.aliases import with_aliases, with_spaced_names
 from sigcc.compiler.dispatch import allows, dispatch_spec
 from sigcc.compiler.ir import (And, BoolEq, Const, Expr, FieldRef, Logsource, Match, Not, Null,
                                NumEq, Or, Ref, RuleIR, Search, StrMatch)
@@ -400,13 +400,13 @@ def _alias_sources_for(logsource_key: str, field_names: str) -> dict:
 
 
 def t_field_aliases(t, rule, ctx):
-    """The runtime's field aliases (Options.field_aliases) in the rule's searches; an alias
-    whose (Channel, EventID) the rule's logsource excludes can never apply and is left out."""
+    """The runtime's field aliases (Options.field_aliases) in the rule's searches, and the
+    names Windows writes with spaces (aliases.SPACED_NAMES); an alias whose (Channel, EventID)
+    the rule's logsource excludes can never apply and is left out."""
     if not ctx.options.field_aliases:
         return rule
-    sources = _alias_sources_for(rule.logsource_key, ctx.options.field_names)
-    if not sources:
-        return rule
+    sources = with_spaced_names(_alias_sources_for(rule.logsource_key, ctx.options.field_names),
+                                ctx.options.field_names)
     searches, changed = [], False
     for s in rule.searches:
         new = with_aliases(s.expr, sources) if s.name != "_logsource" else s.expr

@@ -10,6 +10,17 @@
   (absent or null), unless `aliases` is off (Options.field_aliases; the queries express the
   same, compiler/aliases.py). The event's key is read as the logsource conditions read it:
   Channel lower-cased, EventID as its text (`4688`, not `04688`).
+- Field names with spaces: Windows Defender writes EventData names with spaces (`Threat Name`,
+  `Process Name`, `Source Name`, `New Value`); SigmaHQ's rules spell them without
+  (`ThreatName`, ...), and no SigmaHQ rule names a field with a space. So a Windows event (one
+  holding a Channel and an EventID, not null: EVTX-shaped or flat) whose field name holds
+  spaces (U+0020) also gets that field under the name with the spaces removed — after the
+  logsource aliases, under the same switch (`aliases`), in the event's field order. The
+  original name stays (a rule may name it). A name the event already holds, not null, is never
+  replaced: an event with both `Threat Name` and `ThreatName` keeps its own `ThreatName`; of
+  two spaced names that give the same name (`Threat Name`, `Threat  Name`), the first with a
+  value gives it. The queries express the same for the names Defender writes
+  (compiler/aliases.py, SPACED_NAMES).
 - Nesting is bounded: an event deeper than `max_depth` levels (Options.max_event_depth's
   default) is a ValueError naming the limit, found without recursion, so no event — however
   deep, even cyclic — makes flattening, or the text of its values (values.to_text), raise
@@ -188,6 +199,7 @@ def flatten_windows(event: dict, max_depth: int = MAX_EVENT_DEPTH, depth: int = 
             _deep(node, d - 1, lim)
     if aliases:
         _add_aliases(out)
+        _add_unspaced(out)
     return out
 
 
@@ -210,6 +222,24 @@ def _add_aliases(out: dict) -> None:
         for rule_field, event_field in aliases.items():
             if out.get(rule_field) is None and out.get(event_field) is not None:
                 out[rule_field] = out[event_field]
+
+
+def _add_unspaced(out: dict) -> None:
+    """A Windows event's field names with spaces also without them (see the module docstring)."""
+    if out.get("Channel") is None or out.get("EventID") is None:
+        return
+    try:  # most events have no such name: one C-speed look at all names
+        if " " not in "\0".join(out):
+            return
+    except TypeError:  # a name that is not a string (a dict given to the API)
+        pass
+    spaced = [k for k in out if k.__class__ is str and " " in k]
+    for k in spaced:
+        v = out[k]
+        if v is not None:
+            name = k.replace(" ", "")
+            if name and out.get(name) is None:
+                out[name] = v
 
 
 def _flatten_nested(node: dict, prefix: str, out: dict, depth: int, limit: int) -> None:
@@ -255,6 +285,7 @@ def flatten(event: dict, lower_names: bool = False, max_depth: int = MAX_EVENT_D
                 out[k] = v
         if aliases and "Channel" in out and "EventID" in out:
             _add_aliases(out)
+            _add_unspaced(out)
     if lower_names:
         out = {str(k).lower(): v for k, v in out.items()}
     return out

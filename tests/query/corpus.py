@@ -134,8 +134,9 @@ def make_table(events: list, extra_fields=()) -> Table:
 
 def rule_fields(rules) -> set[str]:
     """The fields the rules' queries may read: those the rules and their logsource
-    conditions name, and for a field the runtime may take from another (field aliases) that
-    one and Channel/EventID. (SQLite reads a quoted name that is no column as a string.)"""
+    conditions name, and for a field the runtime may take from another (field aliases, names
+    with spaces) that one and Channel/EventID. (SQLite reads a quoted name that is no column as a string.)"""
+    from sigcc.compiler.aliases import with_spaced_names
     from sigcc.compiler.logsources import alias_sources
     out: set[str] = set()
 
@@ -155,7 +156,7 @@ def rule_fields(rules) -> set[str]:
         for s in r.searches:
             walk(s.expr)
         walk(logsource_condition(r.logsource_key))
-    for name, sources in alias_sources().items():
+    for name, sources in with_spaced_names(alias_sources()).items():
         if name in out:
             out.update(["Channel", "EventID"] + [s.event_field for s in sources])
     return out
