@@ -40,7 +40,8 @@ def _options_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-field-aliases", action="store_true",
                    help="do not give events the rule-side names of fields the logsource table "
                         "aliases (Security 4688's NewProcessName as Image, ParentProcessName as "
-                        "ParentImage, when the event lacks them); queries likewise")
+                        "ParentImage, when the event lacks them; Defender's 'Threat Name' as "
+                        "ThreatName); queries likewise")
     g.add_argument("--unmapped-logsource", choices=("fields", "all", "none"), default=None,
                    help="what a Windows rule whose logsource maps to no Channel/EventID (e.g. "
                         "file_access) applies to: fields (default) = Windows events holding one "

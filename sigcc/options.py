@@ -44,8 +44,10 @@ class Options:
         for gets the rule-side name of a field it holds under another name, when it lacks
         that name (absent or null): Security 4688's NewProcessName / ParentProcessName as
         Image / ParentImage. Queries express the same ("Image if present, else
-        NewProcessName" on Security 4688 events; the windows-field-aliases pipeline). Off: a
-        rule sees only the event's own field names. Independent of `logsource`.
+        NewProcessName" on Security 4688 events; the windows-field-aliases pipeline). Windows
+        field names with spaces (Defender's `Threat Name`) are also given without them
+        (`ThreatName`), in the runtime and the queries. Off: a rule sees only the event's own
+        field names. Independent of `logsource`.
     unmapped_logsource
         What a Windows rule applies to when the table maps its logsource to no Channel/EventID
         (SigmaHQ's file_access, file_rename; an unknown category or service); the build warns
