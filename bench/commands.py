@@ -6,11 +6,15 @@ rule tree, matches written to a file — each figure against a baseline measured
 
 Every figure is a whole process started from here (`.venv/bin/sigcc ...`, or a driver of
 bench/drivers.py run with the same Python), timed from spawn to exit; its CPU time and peak
-RSS come from wait4(). This process imports nothing of sigcc, so a child's peak RSS (which
-Linux carries over from this process through fork/exec) is the child's own: its own peak is
-printed beside the figure. Each figure is measured --runs times (3; --quick: 1), quoted as
-the median with the min–max spread; the 1-minute load average is printed before and after
-each section (the machine may be shared: compare ratios, each measured in the same run).
+RSS come from wait4(). Linux starts a child's peak RSS at its parent's, so this process
+imports nothing of sigcc and stays small (its own peak is printed beside the figures).
+Children run as from a user's shell: without the PYTHON* variables some sessions and CI set
+(PYTHONDONTWRITEBYTECODE would make every load compile the module, PYTHONUNBUFFERED every
+match line a write). Each figure is measured --runs times (3; --quick: 1), quoted as the
+median with the min–max spread; the 1-minute load average is printed before and after each
+section, and the summary says when it passed the CPU count (wall times then include waiting
+for a CPU: compare ratios measured in the same round, and the CPU-time figures beside them)
+and when sigcc's own files changed during the run (a shared working tree).
 
 Sections (--only takes these names):
   build     `sigcc build` of rules/ + rules-emerging-threats/ + rules-threat-hunting/ (and
