@@ -468,7 +468,7 @@ class Bench:
                          f"compiles, per-key dispatch tables: not in the rows, which are warm passes); "
                          f"{results[0]['matches']:,} matches.")
         sec.notes.append("each stage is a pass over the file doing the stages above it too, timed in "
-                         "the process's CPU time; the share "
+                         "the process's CPU time, the fastest of 3 passes; the share "
                          "is of the last row's cumulative time. The lower-case cache is filled as rules "
                          "ask for values, so most lower-casing is counted in matching.")
         if self.ns.profile:
@@ -496,6 +496,18 @@ def source_digest() -> str:
     return h.hexdigest()
 
 
+def git_state() -> str:
+    """The commit measured, and whether sigcc/ had uncommitted changes (a shared tree)."""
+    try:
+        head = run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %cd", "--date=format:%Y-%m-%d %H:%M"])
+        dirty = run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "sigcc"]).stdout.split("\n")
+    except Exception as exc:  # noqa: BLE001 - no git: say so, measure anyway
+        return f"unknown ({exc})"
+    changed = [line for line in dirty if line.strip()]
+    return (f"commit {head.stdout.strip()}" + (f", with {len(changed)} uncommitted change(s) under "
+                                              "sigcc/" if changed else ", sigcc/ clean"))
+
+
 def rel(path: str) -> str:
     return os.path.relpath(path, ROOT) if os.path.isabs(path) else path
 
@@ -513,6 +525,7 @@ def setup_section(b: Bench, started_load: tuple) -> Section:
     sec.rows += [
         ("machine", f"{os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}, "
                     "load average " + " / ".join(f"{x:.2f}" for x in started_load) + " (1/5/15 min) at start"),
+        ("source", git_state()),
         ("versions", f"sigcc {pkg('sigcc')}, orjson {pkg('orjson')}, evtx {pkg('evtx')}, "
                      f"PyYAML {pkg('PyYAML')}, pySigma {pkg('pysigma')}"),
         ("rules", f"{len(b.rule_files()):,} .yml files under sigma/{{{','.join(RULE_DIRS)}}}"),
