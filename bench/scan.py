@@ -3,6 +3,7 @@
     make bench                                  # installs the bench extra (pySigma), then runs this
     .venv/bin/python bench/scan.py [--quick] [--no-pysigma] [--markdown FILE] [--runs N]
                                    [--shared ../shared] [--rebuild-corpus] [--no-commands]
+                                   [--profile]   # commands.py: add a cProfile of one scan
 
 Everything is measured in one run, on this machine, and every ratio is against a baseline
 measured in the same run. Inputs (read from --shared, never copied into the repository):
