@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 import sigcc  # noqa: E402
 from sigcc.compiler import patterns  # noqa: E402
-from sigcc.compiler.ir import And, Match, Not, Or, RegexMatch, StrMatch  # noqa: E402
+from sigcc.backends.python.emitter import regex_tests  # noqa: E402
 from sigcc.runtime import helpers  # noqa: E402
 from sigcc.runtime.events import flatten  # noqa: E402
 from sigcc.runtime.inputs import Problem, read_events  # noqa: E402
@@ -54,28 +54,11 @@ HOSTILE = [  # (what, pattern, flags, mode, value)
 ]
 
 
-def _walk(e, out: dict) -> None:
-    if isinstance(e, (And, Or)):
-        for x in e.items:
-            _walk(x, out)
-    elif isinstance(e, Not):
-        _walk(e.item, out)
-    elif isinstance(e, Match):
-        t = e.test
-        if isinstance(t, RegexMatch):
-            out[(t.pattern, t.flags, "search")] = None
-        elif isinstance(t, StrMatch):
-            parts = t.parts if t.cased else patterns.map_literals(t.parts, str.lower)
-            kind, value = patterns.shape(parts)
-            if kind == "glob":
-                out[(patterns.to_regex(value), "s", "fullmatch")] = None
-
-
 def sigma_patterns(rules) -> list[tuple[str, str, str]]:
     out: dict = {}
     for r in rules:
         for s in r.searches:
-            _walk(s.expr, out)
+            regex_tests(s.expr, out)
     return list(out)
 
 

@@ -27,8 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sigcc
-from sigcc.compiler import patterns
-from sigcc.compiler.ir import And, Match, Not, Or, RegexMatch, StrMatch
+from sigcc.backends.python.emitter import regex_tests
 from sigcc.runtime.events import flatten
 from sigcc.runtime.inputs import Problem, read_events
 from sigcc.runtime.regex_engine import Regex, flag_bits
@@ -47,23 +46,6 @@ ADVERSARIAL = ("", "\n", "a\n", "\n\n", "x\n", " \n", "\ud800", "a\ud800b", "\u0
 
 # --- the corpus -------------------------------------------------------------------------------
 
-def _walk(e, out: dict) -> None:
-    if isinstance(e, (And, Or)):
-        for x in e.items:
-            _walk(x, out)
-    elif isinstance(e, Not):
-        _walk(e.item, out)
-    elif isinstance(e, Match):
-        t = e.test
-        if isinstance(t, RegexMatch):
-            out[(t.pattern, t.flags, "search")] = None
-        elif isinstance(t, StrMatch):  # as the emitter writes it (literals lower-cased unless cased)
-            parts = t.parts if t.cased else patterns.map_literals(t.parts, str.lower)
-            kind, value = patterns.shape(parts)
-            if kind == "glob":
-                out[(patterns.to_regex(value), "s", "fullmatch")] = None
-
-
 def _placeholders() -> dict[str, list[str]]:
     names = set()
     for d in TREES:
@@ -80,7 +62,7 @@ def _sigma_patterns() -> list[tuple[str, str, str]]:
     out: dict = {}
     for r in result.rules:
         for s in r.searches:
-            _walk(s.expr, out)
+            regex_tests(s.expr, out)
     return list(out)
 
 

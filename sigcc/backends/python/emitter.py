@@ -211,3 +211,27 @@ class Emitter:
             return f"'' in {v}"
         rx = self.consts.add("GLOB", f"regex({patterns.to_regex(value)!r}, 's', OPTIONS['regex_timeout'])")
         return f"fullmatch({rx}, {v})"
+
+
+def regex_tests(e: Expr, out: dict | None = None) -> dict:
+    """The regex tests a condition runs, as this emitter writes them: (pattern, flags, "search")
+    for `|re` values, (pattern, "s", "fullmatch") for wildcard globs (literals lower-cased unless
+    cased), as the keys of a dict in first-seen order. For tests and benchmarks of the engine."""
+    out = {} if out is None else out
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (And, Or)):
+            stack.extend(reversed(x.items))
+        elif isinstance(x, Not):
+            stack.append(x.item)
+        elif isinstance(x, Match):
+            t = x.test
+            if isinstance(t, RegexMatch):
+                out[(t.pattern, t.flags, "search")] = None
+            elif isinstance(t, StrMatch):
+                parts = t.parts if t.cased else patterns.map_literals(t.parts, str.lower)
+                kind, value = patterns.shape(parts)
+                if kind == "glob":
+                    out[(patterns.to_regex(value), "s", "fullmatch")] = None
+    return out
