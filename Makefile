@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 BENCH_STAMP := $(VENV)/.installed-bench
 BENCH_ARGS  ?=
 FUZZ_STAMP  := $(VENV)/.installed-fuzz
@@ -15,13 +16,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# `make run` installs only what running needs; `make test` adds the dev extra (pytest, hypothesis,
+# duckdb, psycopg, pyspark, ...). A dev install also satisfies `run`.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 ## run: build the environment, compile the sample rules and correlations, scan the sample
 ##      logs, print matches, correlation firings and the summary
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/sigcc build examples/rules examples/correlations -o out/detections.py
 	$(BIN)/sigcc scan --rules out/detections.py examples/logs
 

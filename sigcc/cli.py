@@ -188,8 +188,8 @@ def _load_ruleset(paths: list[str], options: Options, ns=None):
 def cmd_scan(ns) -> int:
     import orjson
 
-    from sigcc.runtime.events import timestamp_of
     from sigcc.runtime.inputs import Problem, read_events
+    from sigcc.runtime.output import match_record
     from sigcc.scan_report import Progress, Summary
 
     try:
@@ -230,14 +230,8 @@ def cmd_scan(ns) -> int:
                     if ns.min_level and not summary.level_at_least(m.level, ns.min_level):
                         continue
                     summary.match(m)
-                    line = {
-                        "rule_id": m.rule_id, "title": m.title, "level": m.level,
-                        "tags": list(m.tags), "searches": list(m.searches),
-                        "file": item.file, "record": item.record,  # EVTX: the EventRecordID
-                        "timestamp": timestamp_of(ev), "computer": ev.get("Computer"),
-                    }
-                    if item.evtx_record is not None:  # EVTX: the record header's number too
-                        line["evtx_record"] = item.evtx_record
+                    line = match_record(m, ev, file=item.file, record=item.record,
+                                        evtx_record=item.evtx_record)
                     out.write(orjson.dumps(line) + b"\n")
     except KeyboardInterrupt:
         print("sigcc: interrupted", file=sys.stderr)
@@ -378,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     _options_args(s)
     s.set_defaults(func=cmd_scan)
     cli_query.register(sub)  # `query` and `targets` live beside their feature
+    # Each capability registers its own subcommand(s) from its own subpackage, one line each:
     return p
 
 
