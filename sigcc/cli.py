@@ -373,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_scan)
     cli_query.register(sub)  # `query` and `targets` live beside their feature
     # Each capability registers its own subcommand(s) from its own subpackage, one line each:
+    from sigcc.service import cli as service_cli; service_cli.register(sub)  # `serve`
     return p
 
 
