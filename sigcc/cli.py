@@ -374,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_query.register(sub)  # `query` and `targets` live beside their feature
     # Each capability registers its own subcommand(s) from its own subpackage, one line each:
     from sigcc.service import cli as service_cli; service_cli.register(sub)  # `serve`
+    from sigcc.spark import cli as spark_cli; spark_cli.register(sub)  # `spark`
     return p
 
 
