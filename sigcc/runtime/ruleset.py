@@ -199,3 +199,15 @@ class Ruleset:
     def _error(self, r: CompiledRule, exc: Exception, search: str | None = None) -> None:
         where = f"search {search!r}: " if search else ""
         self.errors.append(RuleError(r.info.id, r.info.file, r.info.line, where + repr(exc)))
+
+    # explaining (sigcc/explain)
+    def explain(self, event: dict, rule_id: str | None = None):
+        """Why each rule whose logsource applies to `event` (or rule `rule_id` only) did or
+        did not fire: an Explanation (sigcc/explain/explainer.py) with the verdict of every
+        search identifier and field test. The rules are lowered again, once, from the files
+        the module records; a rule that cannot be (a file gone or changed, a rule compiled
+        from a text) is explained as an error saying so."""
+        from sigcc.explain import Explainer
+        if getattr(self, "_explainer", None) is None:
+            self._explainer = Explainer.for_ruleset(self)
+        return self._explainer.explain(event, rule_id)
