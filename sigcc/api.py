@@ -18,8 +18,35 @@ def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
     """
     with gc_paused():
         result = load_rules(sources, options, optimize=options.optimize, jobs=jobs)
-        return _write(result.rules, options, optimized=options.optimize,
-                      plan=result.plan), result
+        failed: list = []
+        text = _write(result.rules, options, optimized=options.optimize, plan=result.plan,
+                      on_error=lambda rule, exc: failed.append((rule, exc)))
+        if failed:  # a rule the backend could not write: its diagnostic, and left out
+            _leave_out(result, failed, options)
+            if result.correlations:  # resolved again without it: the module's plan too
+                text = _write(result.rules, options, optimized=options.optimize,
+                              plan=result.plan)
+        return text, result
+
+
+def _leave_out(result: CompileResult, failed: list, options: Options) -> None:
+    """The rules the Python backend could not write become internal-error diagnostics and
+    leave the result; correlations are resolved again over the rules that are left."""
+    from sigcc.compiler.build import internal_error
+    from sigcc.correlation.resolve import resolve
+    from sigcc.diagnostics import Span
+
+    gone = {id(rule) for rule, _ in failed}
+    for rule, exc in failed:
+        m = rule.meta
+        result.diagnostics.append(internal_error(exc, "generating this rule's Python code",
+                                                 Span(m.file, m.line), m.id, m.title))
+    result.rules = [r for r in result.rules if id(r) not in gone]
+    if result.correlations:
+        result.skipped_correlations += len(result.plan.steps)
+        result.plan, diags = resolve(result.rules, result.correlations)
+        result.diagnostics.extend(diags)
+        result.skipped_correlations -= len(result.plan.steps)
 
 
 def compile(sources, options: Options = DEFAULT_OPTIONS) -> Ruleset:  # noqa: A001

@@ -125,7 +125,7 @@ def cmd_build(ns) -> int:
 def cmd_validate(ns) -> int:
     from sigcc.compiler.build import load_rules
 
-    result = load_rules(ns.rules, _options(ns))
+    result = load_rules(ns.rules, _options(ns), check=True)
     _print_diagnostics(result.diagnostics, sys.stdout, ns.format, show_warnings=not ns.quiet)
     if ns.format == "text":
         print(f"sigcc: {result.documents} rules checked, {len(result.rules)} valid, "

@@ -4,7 +4,9 @@ One bad rule never stops a build: every document is lowered on its own and its p
 become diagnostics; the good rules go on to the backends. Known hostile inputs (sizes, alias
 expansion, nesting) have their own limit diagnostics (loader.py, grammar/builder.py); as a
 safety net for the unknown, any exception while loading one file or lowering, optimizing or
-emitting one document becomes that file's or rule's `internal-error` diagnostic.
+emitting one document becomes that file's or rule's `internal-error` diagnostic (emitting:
+while the module is written, writer.build_module's on_error; with load_rules(check=True),
+as `sigcc validate` asks, while loading).
 
 Correlation and filter documents (sigcc.correlation) are lowered like rules, in whichever
 process loads their file; after the merge, in the main process, the filters are ANDed onto
@@ -131,13 +133,15 @@ CHILD_SHARE = 0.45  # the worker's share of the files: it also pickles its resul
 
 
 def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OPTIONS, *,
-               optimize: bool = False, jobs: int | None = None,
+               optimize: bool = False, jobs: int | None = None, check: bool = False,
                correlation_options: CorrelationOptions = DEFAULT_CORRELATION_OPTIONS
                ) -> CompileResult:
     """Load and lower rules from files, directories, YAML texts or dicts.
 
     optimize: also run the optimization passes on every rule (what the Python backend
-    wants). jobs: processes to use; None picks 2 for a tree of PARALLEL_MIN_FILES files or
+    wants). check: also write each rule's Python code once and discard it, so that a rule
+    the Python backend cannot write is an internal-error diagnostic here (`sigcc validate`;
+    a build reports it while writing the module instead). jobs: processes to use; None picks 2 for a tree of PARALLEL_MIN_FILES files or
     more where a single-threaded process can fork, else 1. A second process loads, lowers
     and optimizes the last part of the file list; results are merged in file order, so
     the result is the same whatever the number of processes. Filters are applied and
@@ -150,11 +154,11 @@ def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OP
         files = _only_files(sources)
         if files is not None and _jobs(jobs, len(files)) > 1:
             k = int(len(files) * (1 - CHILD_SHARE))
-            entries = _forked(files[:k], files[k:], options, optimize)
+            entries = _forked(files[:k], files[k:], options, (optimize, check))
         else:
-            entries = _entries(sources, options, optimize)
+            entries = _entries(sources, options, (optimize, check))
         result = _merge(entries)
-        _correlate(result, options, optimize, correlation_options)
+        _correlate(result, options, (optimize, check), correlation_options)
         return result
 
 
@@ -181,7 +185,7 @@ def _jobs(jobs: int | None, n_files: int) -> int:
 Entry = tuple
 
 
-def _entries(sources, options: Options, optimize: bool) -> list[Entry]:
+def _entries(sources, options: Options, optimize: tuple[bool, bool]) -> list[Entry]:
     out: list[Entry] = []
     counter = CompileResult()
     for doc in _documents(sources, counter, options):
@@ -192,14 +196,16 @@ def _entries(sources, options: Options, optimize: bool) -> list[Entry]:
     return out
 
 
-def _document_entry(doc: Document, options: Options, optimize: bool) -> Entry:
-    """One document lowered (and optimized, and its Python code emitted once as a check)."""
+def _document_entry(doc: Document, options: Options, optimize: tuple[bool, bool]) -> Entry:
+    """One document lowered (and optimized, and with check, its Python code emitted once);
+    `optimize` is (optimize, check) as load_rules was given them."""
     from sigcc.backends.python.writer import check_rule
     from sigcc.compiler.passes import optimize_rule
 
     from sigcc.correlation import is_correlation, is_filter
     from sigcc.correlation.lower import lower_correlation, lower_filter
 
+    optimize, check = optimize
     doing = "lowering this rule"
     try:
         if is_correlation(doc.data) or is_filter(doc.data):
@@ -213,7 +219,7 @@ def _document_entry(doc: Document, options: Options, optimize: bool) -> Entry:
         if rule is not None and optimize:
             doing = "optimizing this rule"
             rule = optimize_rule(rule)
-        if rule is not None:
+        if rule is not None and check:
             doing = "generating this rule's Python code"
             check_rule(rule, options)
     except Exception as exc:  # the safety net: a bug must cost one rule, not the build
@@ -226,7 +232,7 @@ def _document_entry(doc: Document, options: Options, optimize: bool) -> Entry:
     return (lowered.diagnostics, rule, 0, True, False, None)
 
 
-def _child(conn, files: list[str], options: Options, optimize: bool) -> None:
+def _child(conn, files: list[str], options: Options, optimize: tuple[bool, bool]) -> None:
     try:
         with gc_paused():
             conn.send(("ok", _entries(files, options, optimize)))
@@ -236,7 +242,8 @@ def _child(conn, files: list[str], options: Options, optimize: bool) -> None:
         conn.close()
 
 
-def _forked(mine: list[str], theirs: list[str], options: Options, optimize: bool) -> list[Entry]:
+def _forked(mine: list[str], theirs: list[str], options: Options,
+            optimize: tuple[bool, bool]) -> list[Entry]:
     """Entries for mine + theirs, theirs from a forked process (here too if that fails)."""
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
@@ -277,10 +284,11 @@ def _merge(entries: list[Entry]) -> CompileResult:
     return result
 
 
-def _correlate(result: CompileResult, options: Options, optimize: bool,
+def _correlate(result: CompileResult, options: Options, optimize: tuple[bool, bool],
                correlation_options: CorrelationOptions) -> None:
-    """Filters onto rules (a filtered rule is optimized and checked again, as a whole),
+    """Filters onto rules (a filtered rule is optimized, and checked, again, as a whole),
     then the correlations resolved into result.plan."""
+    optimize, check = optimize
     from sigcc.backends.python.writer import check_rule
     from sigcc.compiler.passes import optimize_rule
     from sigcc.correlation.filters import apply_filters
@@ -295,7 +303,8 @@ def _correlate(result: CompileResult, options: Options, optimize: bool,
                 try:
                     if optimize:
                         new = optimize_rule(new)
-                    check_rule(new, options)
+                    if check:
+                        check_rule(new, options)
                 except Exception as exc:  # the safety net: the rule is kept without it
                     result.diagnostics.append(internal_error(
                         exc, "applying a filter to this rule", Span(old.meta.file, old.meta.line),

@@ -6,8 +6,11 @@ runtime runs one multi-pattern automaton per field and evaluates in full only th
 one of whose literals was seen; rules with no usable literal set (None) are always
 evaluated. The set is chosen to be selective: through AND, the operand whose shortest
 literal is longest; through OR, the union. Regexes give the literals they require
-(compiler/regex_literals.py); NOT, numeric comparisons and keyword searches give no
-literal (never a wrong one).
+(compiler/regex_literals.py); NOT and numeric comparisons give no literal (never a wrong
+one). A keyword search (no field) tests every value of the event, so its literal occurs in
+the lower-cased text of all values joined by SEP: its pairs name the pseudo-field STR_TEXT
+(when every literal holds a character no number, boolean or null text holds) or ALL_TEXT,
+the LowerCache keys the runtime's automata read for them (runtime/index.py).
 
 Why a lower-cased literal is sound: case-insensitive tests compare lower-cased literal parts
 with the lower-cased value, exactly what the automaton sees. For a `|cased` test the literal
@@ -22,6 +25,7 @@ from sigcc.compiler.regex_literals import selective
 from sigcc.compiler.ir import (And, AnyOf, BoolEq, Const, Expr, Match, NumEq, Or, Ref, RegexMatch,
                                RuleIR, StrMatch, Wild)
 from sigcc.compiler.patterns import number_text
+from sigcc.runtime.values import ALL_TEXT, NUMERIC_TEXT_CHARS, SEP, STR_TEXT
 
 MAX_LITERALS = 256  # a rule needing more alternatives than this is cheaper to just evaluate
 
@@ -47,12 +51,34 @@ def _usable(literals, cased: bool) -> bool:
     return all(selective(x) and not (cased and CONTEXT_LOWER in x) for x in literals)
 
 
+def _keyword_need(t) -> Need | None:
+    """The pairs of a keyword test: its literals in the joined text of every value."""
+    if isinstance(t, StrMatch):
+        if not _usable([lit := _longest_literal(t.parts)], t.cased):
+            return None
+        literals = [lit.lower()]
+    elif isinstance(t, AnyOf):
+        if not _usable(t.values, t.cased):
+            return None
+        literals = [v.lower() for v in t.values]
+    elif isinstance(t, RegexMatch):
+        literals = regex_literals.required(t.pattern, t.flags)
+        if literals is None:
+            return None
+    else:
+        return None
+    if any(SEP in x for x in literals):  # could span two values of the joined text
+        return None
+    text = STR_TEXT if all(not NUMERIC_TEXT_CHARS.issuperset(x) for x in literals) else ALL_TEXT
+    return Need((text, x) for x in literals)
+
+
 def _need(e: Expr, searches: dict) -> Need | None:
     if isinstance(e, Ref):
         return _need(searches[e.name], searches)
     if isinstance(e, Match):
         if e.field is None:
-            return None
+            return _keyword_need(e.test)
         t = e.test
         if isinstance(t, StrMatch):
             lit = _longest_literal(t.parts)

@@ -11,7 +11,8 @@ what matches:
    in the field's lower-cased text for the rule to match (compiler/prefilter.py). A group
    holds one Aho-Corasick automaton per field over its rules' literals; an event's values
    are scanned once, and only the rules whose literal was seen, plus those without a
-   literal set, are evaluated in full, in rule order. (pyahocorasick over hyperscan, and
+   literal set, are evaluated in full, in rule order; keyword literals are looked for in
+   the joined text of all values (the pseudo-fields STR_TEXT/ALL_TEXT). (pyahocorasick over hyperscan, and
    frozenset values merged with |=: docs/prefilter.md has the measurements.)
 """
 from __future__ import annotations
@@ -24,20 +25,24 @@ from sigcc.compiler.dispatch import allows
 from sigcc.runtime.values import ABSENT, Multi
 
 MAX_PLANS = 4096  # distinct (Channel, EventID) keys cached; past it, plans are recomputed
-MIN_PREFILTERED = 4  # a group with fewer rules is cheaper to evaluate than to prefilter
+MIN_PREFILTERED = 4  # a group with fewer rules is cheaper to evaluate than to prefilter,
+MIN_LITERALS = 8  # unless they have this many literals: one automaton pass beats many `in`s
 
 
 class Group:
     """The rules of one logsource: its condition, dispatch spec, rules and prefilter."""
 
-    __slots__ = ("key", "applies", "spec", "rules", "always", "always_rules", "automata")
+    __slots__ = ("key", "applies", "spec", "rules", "always", "always_rules", "automata",
+                 "texts")
 
     def __init__(self, key: str, applies, spec, rules: tuple, prefilter: bool):
         self.key, self.applies, self.spec, self.rules = key, applies, spec, rules
         self.automata: dict | None = None
+        self.texts: tuple = ()  # (pseudo-field, automaton): keyword literals (prefilter.py)
         self.always: frozenset = frozenset()
         self.always_rules: tuple = rules
-        if prefilter and len(rules) >= MIN_PREFILTERED:
+        if prefilter and (len(rules) >= MIN_PREFILTERED or sum(
+                len(r.literals) for r in rules if r.literals) >= MIN_LITERALS):
             self._build_prefilter()
 
     def _build_prefilter(self) -> None:
@@ -56,6 +61,8 @@ class Group:
                 a.add_word(literal, frozenset(positions))
             a.make_automaton()
             automata[field] = a
+        # STR_TEXT/ALL_TEXT are LowerCache keys, never event fields: scanned for every event
+        self.texts = tuple((f, automata.pop(f)) for f in sorted(automata) if f.startswith("\x00"))
         self.automata, self.always = automata, frozenset(always)
         self.always_rules = tuple(self.rules[i] for i in always)
 
@@ -65,6 +72,9 @@ class Group:
         if automata is None:
             return self.rules
         hits: set = set()
+        for field, a in self.texts:
+            for _, positions in a.iter(lc[field]):
+                hits |= positions
         for field in automata.keys() & ev.keys():
             v = lc[field]
             if v.__class__ is str:

@@ -48,6 +48,16 @@ class Constants:
     def lines(self) -> list[str]:
         return [f"{name} = {source}" for source, name in self.by_source.items()]
 
+    def mark(self) -> tuple[int, int]:
+        """The state to go back to if what is emitted next is abandoned (`rollback`)."""
+        return len(self.by_source), self.helpers
+
+    def rollback(self, mark: tuple[int, int]) -> None:
+        """Forget the constants and helper numbers added since `mark` (insertion order)."""
+        n, self.helpers = mark
+        while len(self.by_source) > n:
+            self.by_source.popitem()
+
 
 def _keyword_text(t) -> str | None:
     """For a keyword `contains` test whose literals hold no SEP, the cache key of one text of
@@ -164,10 +174,13 @@ class Emitter:
             return f"{self._read('lc', f)} == {number_text(t.value)!r}"
         if isinstance(t, BoolEq):
             return f"{self._read('lc', f)} == {'true' if t.value else 'false'!r}"
-        if isinstance(t, Null):
-            return f"{self._read('lc', f)} is ABSENT"
-        if isinstance(t, Exists):
-            return f"{self._read('lc', f)} is not ABSENT"
+        if isinstance(t, (Null, Exists)):
+            # lc[f] is ABSENT exactly when ev.get(f) is None (runtime/values.to_text): a field
+            # read only to test that it is there is not lower-cased (nor cached) for it
+            op = "is" if isinstance(t, Null) else "is not"
+            if f is None or (("lc", f) in self.bound):
+                return f"{self._read('lc', f)} {op} ABSENT"
+            return f"ev.get({f!r}) {op} None"
         if isinstance(t, Cidr):
             net = self.consts.add("NET", f"network({t.network!r})")
             return f"in_network({net}, {self._read('tc', f)})"

@@ -127,8 +127,9 @@ def _rule_code(index: int, rule: RuleIR, consts: Constants, shared: dict[Expr, s
 
 def check_rule(rule: RuleIR, options: Options) -> None:
     """Emit one rule alone, as build_module would (without cross-rule sharing), and discard
-    the text: the build calls this for every document, so a failure in this backend is that
-    rule's diagnostic rather than the end of the whole module (compiler/build.py)."""
+    the text: `sigcc validate` calls this for every rule (load_rules(check=True)), so that a
+    rule this backend cannot write is reported there too. A build needs no such check:
+    build_module's `on_error` reports such a rule and leaves it out."""
     _rule_code(0, rule, Constants(), {}, options.optimize).json
 
 
@@ -144,20 +145,33 @@ def _shared_code(rules: list[RuleIR], consts: Constants) -> tuple[dict[Expr, str
         if n < 2:
             continue
         meta, s = first[e]
-        name = names[e] = f"_s{len(names)}"
-        code, defined = _function(name, f"shared by {n} searches; first: rule {meta.id!r} search "
-                                        f"{s.name!r}, {meta.file!r} line {s.line}", e,
-                                  Emitter(consts), True)
+        name = f"_s{len(names)}"
+        mark = consts.mark()
+        try:
+            code, defined = _function(name, f"shared by {n} searches; first: rule {meta.id!r} "
+                                            f"search {s.name!r}, {meta.file!r} line {s.line}", e,
+                                      Emitter(consts), True)
+        except Exception:  # not shared then: each rule using it meets the error itself
+            consts.rollback(mark)
+            continue
+        names[e] = name
         lines += code
         marks += [(f, meta.file, s.line) for f in defined]
     return names, lines, marks
 
 
 def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = False,
-                 plan=None) -> str:
+                 plan=None, on_error=None) -> str:
     """Generate the module source for `rules` (in the given order); `optimized`: the rules
     went through the passes already (load_rules(optimize=True)); `plan`: the resolved
-    correlations (CompileResult.plan), written as CORRELATIONS_JSON."""
+    correlations (CompileResult.plan), written as CORRELATIONS_JSON.
+
+    `on_error(rule, exc)`: called for a rule whose code cannot be written (a bug in this
+    backend), which is then left out of the module, as if it were not given; without it,
+    the exception propagates. (Each rule's code is written once, here: the build does not
+    emit it beforehand as a check.)"""
+    if on_error is not None:  # leave out what cannot even be indexed, before anything
+        rules = _writable(rules, lambda r: r.logsource_key, on_error)
     if options.optimize and not optimized:
         rules = [optimize_rule(r) for r in rules]
     consts = Constants()
@@ -175,9 +189,18 @@ def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = Fal
     shared, shared_lines, shared_marks = (_shared_code(rules, consts) if options.optimize
                                           else ({}, [], []))
     rendered = []
-    for i, rule in enumerate(rules):
-        r = _rule_code(i, rule, consts, shared, options.optimize)
-        r.ls_index = ls_index[rule.logsource_key]
+    for rule in rules:
+        mark = consts.mark()
+        try:
+            r = _rule_code(len(rendered), rule, consts, shared, options.optimize)
+            r.ls_index = ls_index[rule.logsource_key]
+            r.json  # (the RULES_JSON line: its metadata must serialise too)
+        except Exception as exc:
+            if on_error is None:
+                raise
+            consts.rollback(mark)
+            on_error(rule, exc)
+            continue
         rendered.append(r)
     text = _ENV.get_template("module.py.j2").render(
         version=__version__, format=FORMAT, options=options.runtime_flags(),
@@ -185,6 +208,18 @@ def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = Fal
         shared="\n".join(shared_lines), dispatch_fields=key_fields,
         correlations=plan_lines(plan) if plan is not None else [])
     return text + _linemap(text, rendered, shared_marks)
+
+
+def _writable(rules: list[RuleIR], probe, on_error) -> list[RuleIR]:
+    out = []
+    for r in rules:
+        try:
+            probe(r)
+        except Exception as exc:
+            on_error(r, exc)
+            continue
+        out.append(r)
+    return out
 
 
 def _linemap(text: str, rules: list[_Rule], shared_marks: list) -> str:

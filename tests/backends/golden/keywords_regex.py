@@ -57,7 +57,7 @@ MATCHERS = (
 # Rule metadata, one JSON object per line: data, read by the runtime with a JSON parser
 # (a table of Python dicts costs the compiler ~300 MB for SigmaHQ's 3,750 rules).
 RULES_JSON = (
-    '{"id":"6f1d7a3e-0c51-4b0e-9a57-3f2c9d0e1a02","title":"Mimikatz keywords, regexes and encodings","level":"critical","status":"experimental","tags":[],"logsource":["windows",null,"security"],"references":[],"file":"keywords_regex.yml","line":1,"condition":"keywords or 1 of selection_*","logsource_index":0,"searches":["keywords","selection_re","selection_b64","selection_all"],"literals":null}\n'
+    '{"id":"6f1d7a3e-0c51-4b0e-9a57-3f2c9d0e1a02","title":"Mimikatz keywords, regexes and encodings","level":"critical","status":"experimental","tags":[],"logsource":["windows",null,"security"],"references":[],"file":"keywords_regex.yml","line":1,"condition":"keywords or 1 of selection_*","logsource_index":0,"searches":["keywords","selection_re","selection_b64","selection_all"],"literals":[["\\u0000str","mimi"],["\\u0000str","sekurlsa::"],["CommandLine","ahr0cdovl"],["CommandLine","h0dha6ly"],["CommandLine","odhrwoi8v"],["ScriptBlockText","*literal star"],["TargetName","admin"]]}\n'
 )
 
 # generated line -> rule file, rule line; one JSON array per line

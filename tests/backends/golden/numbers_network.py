@@ -13,7 +13,7 @@ _NET1 = network('fe80::/10')
 
 def _ls0(ev, lc, tc):
     # logsource 'other'
-    return lc['Channel'] is ABSENT
+    return ev.get('Channel') is None
 
 # --- rules ---
 # rule '6f1d7a3e-0c51-4b0e-9a57-3f2c9d0e1a03': 'Numbers, booleans, networks and field references'
@@ -38,7 +38,7 @@ def _r0_night(ev, lc, tc):
 
 def _r0_present(ev, lc, tc):
     # search 'present', line 22
-    return lc['User'] is not ABSENT and lc['Note'] == ''
+    return ev.get('User') is not None and lc['Note'] == ''
 
 def _r0(ev, lc, tc):
     # condition 'selection and (big or same_host) or night and not present', line 25

@@ -35,7 +35,7 @@ def _r0_filter_system(ev, lc, tc):
 
 def _r0_filter_empty(ev, lc, tc):
     # search 'filter_empty', line 22
-    return lc['CommandLine'] is ABSENT
+    return ev.get('CommandLine') is None
 
 def _r0(ev, lc, tc):
     # condition 'all of selection_* and not 1 of filter_*', line 24

@@ -25,9 +25,17 @@ def test_or_is_the_union_and_not_gives_nothing():
     assert _lits("    a:\n        Image: x.exe\n    condition: not a") is None
 
 
-def test_regex_and_keywords_give_no_literal():
+def test_regex_without_a_literal_gives_none():
     assert _lits("    a:\n        Image|re: 'a.*b'\n    condition: a") is None
-    assert _lits("    a:\n        - mimikatz\n    condition: a") is None
+
+
+def test_keywords_give_literals_of_the_joined_text():
+    # a keyword tests every value: its literal occurs in the text of all values joined
+    assert _lits("    a:\n        - Mimikatz\n        - sekurlsa\n    condition: a") == (
+        ("\x00str", "mimikatz"), ("\x00str", "sekurlsa"))
+    # a literal a number's text could hold is looked for in the text with the numbers too
+    assert _lits("    a:\n        - 4688\n    condition: a") == (("\x00text", "4688"),)
+    assert _lits("    a:\n        '|re': 'x.*b'\n    condition: a") is None
 
 
 def test_glob_uses_its_longest_literal():
