@@ -311,6 +311,21 @@ def test_an_exception_in_one_rule_is_its_diagnostic(tmp_path, monkeypatch, where
     assert len(rs) == len(one.rules) > 20 and RID not in [r.id for r in rs.rules]
 
 
+def test_validate_reports_a_rule_the_python_backend_cannot_write(tmp_path, monkeypatch):
+    """A build writes each rule's code once, in the writer; `sigcc validate` (load_rules with
+    check=True) emits it too, so the same rule is reported there, and only there."""
+    from sigcc.backends.python import emitter
+
+    special = RULE.replace("Image|endswith: '\\whoami.exe'", "Boom: x")
+    sources = _examples_and(tmp_path, special)
+    monkeypatch.setattr(emitter.Emitter, "match", _failing(
+        emitter.Emitter.match, lambda self, m: m.field == "Boom"))
+    assert not load_rules(sources).errors  # loading alone (queries) does not emit Python
+    [d] = load_rules(sources, check=True).errors
+    assert (d.code, d.rule_id) == ("internal-error", RID)
+    assert "generating this rule's Python code" in d.message
+
+
 def test_an_exception_while_loading_a_file_is_its_diagnostic(monkeypatch, tmp_path):
     sources = _examples_and(tmp_path, RULE)
     monkeypatch.setattr(build, "load_file", _failing(
