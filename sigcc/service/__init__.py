@@ -51,7 +51,7 @@ async def serve_async(config: ServeConfig, rules=None, *, stdin=None, stdout=Non
         sink = StdoutSink(stdout)
     else:
         from sigcc.service.jetstream import JetStreamSink, JetStreamSource, connect
-        nc = await connect(config.nats, log)
+        nc = await connect(config.nats, log, config.connect_timeout)
         source, sink = JetStreamSource(nc, config, log), JetStreamSink(nc, config, log)
     try:
         try:

@@ -72,6 +72,8 @@ def register(sub) -> None:
                    help="most messages fetched and not yet acknowledged (default 1000)")
     f.add_argument("--shutdown-timeout", type=_seconds, default=10.0, metavar="SECONDS",
                    help="at SIGTERM, how long to wait for in-flight batches (default 10)")
+    f.add_argument("--connect-timeout", type=_seconds, default=5.0, metavar="SECONDS",
+                   help="how long to try the first connection to --nats (default 5)")
     f.add_argument("--watch-interval", type=_seconds, default=1.0, metavar="SECONDS",
                    help="how often to look for rule file changes; 0: reload on SIGHUP only")
     f.add_argument("--max-event-bytes", type=_positive, default=None, metavar="N",
@@ -113,7 +115,8 @@ def config_from(ns):
         dlq_subject=ns.dlq_subject, batch=ns.batch, max_in_flight=ns.max_in_flight,
         state=ns.state, metrics=ns.metrics,
         correlation=CorrelationOptions(timestamp_field=ns.timestamp_field, lateness=lateness),
-        watch_interval=ns.watch_interval, shutdown_timeout=ns.shutdown_timeout)
+        watch_interval=ns.watch_interval, shutdown_timeout=ns.shutdown_timeout,
+        connect_timeout=ns.connect_timeout)
 
 
 def cmd_serve(ns) -> int:

@@ -32,6 +32,7 @@ class ServeConfig:
     shutdown_timeout longest wait at shutdown for in-flight batches to be published and acked;
                      after it the rest stay unacknowledged and JetStream redelivers them
     ack_wait         the consumer's ack wait when this instance creates the consumer
+    connect_timeout  longest wait for the first connection to the server
     """
 
     rules: tuple[str, ...]
@@ -54,6 +55,7 @@ class ServeConfig:
     shutdown_timeout: float = 10.0
     ack_wait: float = 30.0
     state_interval: float = 30.0
+    connect_timeout: float = 5.0
 
     def __post_init__(self) -> None:
         if not self.rules:

@@ -21,23 +21,34 @@ from sigcc.service.messages import InMessage, Outgoing, ServeError, SinkUnavaila
 TRANSIENT = (nats.errors.Error, nats.js.errors.Error, OSError, asyncio.TimeoutError)
 
 
-async def connect(url: str, log):
+async def connect(url: str, log, timeout: float = 5.0):
+    client = []
+
     async def disconnected():
+        if client and (client[0].is_draining or client[0].is_closed):
+            return  # our own close at the end, not news
         log("disconnect", server=url)
 
     async def reconnected():
         log("reconnect", server=url)
 
+    last_error = []
+
     async def error(exc):
+        if not client:  # still trying the first connection: said once, if it fails
+            last_error[:] = [f"{type(exc).__name__}: {exc}"]
+            return
         log("nats_error", error=f"{type(exc).__name__}: {exc}")
 
-    try:
-        nc = await nats.connect(url, name="sigcc-serve", max_reconnect_attempts=-1,
-                                reconnect_time_wait=0.5, connect_timeout=5,
-                                allow_reconnect=True, disconnected_cb=disconnected,
-                                reconnected_cb=reconnected, error_cb=error)
-    except (nats.errors.NoServersError, OSError, asyncio.TimeoutError) as exc:
-        raise ServeError(f"--nats {url}: cannot connect: {exc or type(exc).__name__}") from None
+    try:  # (reconnecting forever applies to the first connection too: bounded here)
+        nc = await asyncio.wait_for(nats.connect(
+            url, name="sigcc-serve", max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+            connect_timeout=timeout, allow_reconnect=True, disconnected_cb=disconnected,
+            reconnected_cb=reconnected, error_cb=error), timeout)
+    except (nats.errors.Error, OSError, asyncio.TimeoutError) as exc:
+        why = (last_error[0] if last_error else str(exc) or "no answer") + f" (for {timeout:g}s)"
+        raise ServeError(f"--nats {url}: cannot connect: {why}") from None
+    client.append(nc)
     return nc
 
 
@@ -47,6 +58,7 @@ class JetStreamSource:
         self.name = config.input_stream
         self._config, self._log = config, log
         self._sub = None
+        self.ack_wait = config.ack_wait  # the consumer's, once bound
 
     async def start(self) -> None:
         c = self._config
@@ -59,6 +71,7 @@ class JetStreamSource:
         try:
             info = await self._js.consumer_info(c.input_stream, c.consumer)
             filt = info.config.filter_subject
+            self.ack_wait = info.config.ack_wait or self.ack_wait
             if filt and filt != c.input_subject:
                 raise ServeError(f"--consumer {c.consumer}: exists on stream {c.input_stream} "
                                  f"with filter subject {filt!r}, not {c.input_subject!r}")

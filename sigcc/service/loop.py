@@ -38,7 +38,8 @@ class Service:
         self.config, self.log = config, log
         self.source, self.sink, self.nc = source, sink, nc
         self.metrics = Metrics()
-        self.flight = InFlight(config.max_in_flight, self.metrics.in_flight.set)
+        self._fetching = 0  # slots taken for the fetch under way (not messages yet)
+        self.flight = InFlight(config.max_in_flight, self._in_flight_changed)
         self.rules = rules
         corr = ScanCorrelations(rules.sets, config.correlation, config.state)  # may raise StateError
         self.detector = Detector(rules, corr, config.options, with_subject=not config.stdio)
@@ -131,12 +132,19 @@ class Service:
         while not self._stop.is_set():
             if self._next is not None:
                 await self._swap()
-            k = await self.flight.take(c.batch)
+            k = await self._take(c.batch)
+            if k is None:  # stopped while every slot was in flight
+                return
+            self._fetching = k
+            self._in_flight_changed(self.flight.taken)
             try:
                 msgs = await self.source.fetch(k, c.fetch_timeout)
             except BaseException:
+                self._fetching = 0
                 await self.flight.give(k)
                 raise
+            self._fetching = 0
+            self._in_flight_changed(self.flight.taken)
             if msgs is None:  # the input ended (stdin)
                 await self.flight.give(k)
                 return
@@ -152,6 +160,28 @@ class Service:
                 task = asyncio.create_task(self._complete(msgs, outs, t0))
                 self._completions.add(task)
                 task.add_done_callback(self._completions.discard)
+
+    async def _take(self, n: int) -> int | None:
+        """Slots for a fetch, or None when a stop comes first (the output may be down and
+        every slot held: waiting for one must not delay the stop)."""
+        take = asyncio.ensure_future(self.flight.take(n))
+        stop = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait((take, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not take.done():
+                take.cancel()
+                await asyncio.gather(take, return_exceptions=True)
+        if take.cancelled() or take.exception() is not None:
+            return None
+        if self._stop.is_set():
+            await self.flight.give(take.result())
+            return None
+        return take.result()
+
+    def _in_flight_changed(self, taken: int) -> None:
+        self.metrics.in_flight.set(taken - self._fetching)
 
     async def _complete(self, msgs: list[InMessage], outs: list[list[Outgoing]], t0: float) -> None:
         """Publish what a batch produced, then acknowledge its messages."""
@@ -173,6 +203,7 @@ class Service:
         """Until every item is acknowledged: retry with backoff, keep the messages alive."""
         c = self.config
         delay, last_touch = 0.05, time.monotonic()
+        touch_every = getattr(self.source, "ack_wait", c.ack_wait) / 3  # before redelivery
         while True:
             try:
                 await self.sink.publish(items)
@@ -181,7 +212,7 @@ class Service:
                 if self._output_problem != str(exc):
                     self.log("output_unavailable", error=str(exc), waiting=len(msgs))
                 self._output_problem = str(exc)
-                if time.monotonic() - last_touch > c.ack_wait / 3:
+                if time.monotonic() - last_touch > touch_every:
                     last_touch = time.monotonic()
                     for m in msgs:
                         if m.in_progress is not None:
@@ -328,7 +359,7 @@ class Service:
             n = await self.source.pending()
             if n is not None:
                 self.metrics.pending.set(n)
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(1.0)
 
     async def _state_saver(self) -> None:
         while True:

@@ -7,7 +7,8 @@
     sigcc_in_flight                    messages fetched and not yet acknowledged
     sigcc_rule_errors_total{rule_id}   a rule raising on an event
     sigcc_reloads_total{result}        rule reloads: ok, failed
-    sigcc_consumer_pending             messages the consumer has not delivered yet (JetStream)
+    sigcc_consumer_pending             messages the consumer has not delivered yet (JetStream,
+                                       polled every second)
     sigcc_publish_retries_total        publish attempts repeated (output unavailable)
 
 GET /metrics (Prometheus text), /healthz (200 while the loop runs), /readyz (200 when the

@@ -62,12 +62,12 @@ def build_rules(paths, options: Options) -> Rules:
 
 def check_rebuild(old: Rules, new: Rules) -> str | None:
     """None when `new` may replace `old`, else why not (one line)."""
-    if not new.count:
-        return "the rebuild holds no rules"
     if len(new.errors) > len(old.errors):
         first = new.errors[0]
         return (f"the rebuild has {len(new.errors)} rule errors, the running rules "
                 f"{len(old.errors)}; first: {first.render().splitlines()[0]}")
+    if not new.count:
+        return "the rebuild holds no rules"
     if len(new.sets) != len(old.sets):
         return f"the rebuild has {len(new.sets)} rule sets, the running rules {len(old.sets)}"
     for k, (a, b) in enumerate(zip(old.sets, new.sets), 1):

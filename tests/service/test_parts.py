@@ -1,0 +1,141 @@
+"""The service's parts on their own: decoding, the in-flight bound, rebuild checks, the
+configuration, the health server."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sigcc.options import Options
+from sigcc.service.config import ServeConfig
+from sigcc.service.decode import Rejected, decode_event
+from sigcc.service.flow import InFlight
+from sigcc.service.messages import REASONS, sanitize_header
+from sigcc.service.metrics import HealthServer, Metrics
+from sigcc.service.rules import build_rules, check_rebuild, fingerprint
+from tests.conftest import rule_yaml
+
+SMALL = Options(max_event_bytes=64, max_event_depth=4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=100) | st.recursive(
+    st.none() | st.integers() | st.text(max_size=5),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+    max_leaves=12).map(lambda v: json.dumps(v).encode()))
+def test_any_payload_is_an_event_or_a_reason(data):
+    got = decode_event(data, SMALL)
+    if isinstance(got, Rejected):
+        assert got.reason in REASONS and got.detail
+        if len(data) > SMALL.max_event_bytes:
+            assert got.reason == "too_large"
+    else:
+        assert type(got) is dict and len(data) <= 64
+        assert got == json.loads(data)
+
+
+def test_each_reason():
+    assert decode_event(b'{"a": 1}', SMALL) == {"a": 1}
+    assert decode_event(b"x" * 65, SMALL).reason == "too_large"
+    assert decode_event(b'{"a":[[[[1]]]]}', SMALL).reason == "too_deep"
+    assert decode_event(b'{"a":[[[1]]]}', SMALL) == {"a": [[[1]]]}
+    assert decode_event(b'{"a": NaN}', SMALL).reason == "not_json"
+    assert decode_event(b"\xff", SMALL).reason == "not_json"
+    assert decode_event(b'"s"', SMALL).detail == "not a JSON object but a str"
+    assert decode_event(b"{}", SMALL, size=10**9).detail == (
+        "message is larger than max_event_bytes (1,000,000,000 bytes): the limit is 64 bytes")
+
+
+def test_header_values_are_one_bounded_line():
+    assert sanitize_header("a\r\nb\tc  d") == "a b c d"
+    assert len(sanitize_header("x" * 5000)) == 512
+
+
+@settings(max_examples=100, deadline=None)
+@given(limit=st.integers(1, 8), ops=st.lists(st.integers(1, 10), max_size=40))
+def test_in_flight_never_passes_its_limit(limit, ops):
+    async def go():
+        seen = []
+        flight = InFlight(limit, seen.append)
+        held = []
+        for n in ops:
+            if flight.taken == limit:  # full: a take waits until slots come back
+                waiter = asyncio.create_task(flight.take(n))
+                await asyncio.sleep(0)
+                assert not waiter.done()
+                await flight.give(held.pop(0))
+                held.append(await waiter)
+            else:
+                held.append(await flight.take(n))
+            assert 1 <= held[-1] <= n
+        for k in held:
+            await flight.give(k)
+        assert flight.taken == 0 and max(seen, default=0) <= limit
+    asyncio.run(go())
+
+
+def test_config_is_checked():
+    with pytest.raises(ValueError, match="--max-in-flight must be >= 1"):
+        ServeConfig(rules=("r",), max_in_flight=0)
+    with pytest.raises(ValueError, match="must differ from --input-subject"):
+        ServeConfig(rules=("r",), nats="nats://x:1", input_stream="S", input_subject="a",
+                    consumer="c", output_subject="a", dlq_subject="d")
+    with pytest.raises(ValueError, match="NATS names hold no whitespace"):
+        ServeConfig(rules=("r",), nats="nats://x:1", input_stream="S T", input_subject="a",
+                    consumer="c", output_subject="b", dlq_subject="d")
+    with pytest.raises(Exception):  # frozen
+        ServeConfig(rules=("r",)).batch = 3
+
+
+def test_rebuild_checks(tmp_path):
+    d = tmp_path / "rules"
+    d.mkdir()
+    (d / "a.yml").write_text(rule_yaml("    sel:\n        CommandLine: x\n    condition: sel"))
+    fp = fingerprint([str(d)])
+    good = build_rules([str(d)], Options())
+    assert good.count == 1 and check_rebuild(good, good) is None
+    time.sleep(0.01)
+    (d / "b.yml").write_text(rule_yaml("    sel:\n        CommandLine|bogus: x\n    condition: sel",
+                                       rid="00000000-0000-4000-8000-000000000002"))
+    assert fingerprint([str(d)]) != fp
+    worse = build_rules([str(d)], Options())
+    why = check_rebuild(good, worse)
+    assert why.startswith("the rebuild has 1 rule errors, the running rules 0; first: ")
+    assert "b.yml:" in why
+    (d / "b.yml").unlink()
+    (d / "a.yml").unlink()
+    assert check_rebuild(good, build_rules([str(d)], Options())) == "the rebuild holds no rules"
+
+
+def test_health_server_paths():
+    async def go():
+        state = {"why": "starting"}
+        m = Metrics()
+        m.events.inc(3)
+        h = HealthServer(m, lambda: state["why"], "127.0.0.1", 0)
+        await h.start()
+        base = f"http://127.0.0.1:{h.port}"
+
+        def get(path):
+            try:
+                with urllib.request.urlopen(base + path, timeout=5) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode()
+        try:
+            assert await asyncio.to_thread(get, "/readyz") == (503, "starting\n")
+            state["why"] = None
+            assert await asyncio.to_thread(get, "/readyz") == (200, "ready\n")
+            assert await asyncio.to_thread(get, "/healthz") == (200, "ok\n")
+            status, text = await asyncio.to_thread(get, "/metrics")
+            assert status == 200 and "sigcc_events_total 3.0" in text
+            assert 'sigcc_reloads_total{result="failed"} 0.0' in text
+            assert (await asyncio.to_thread(get, "/nope"))[0] == 404
+        finally:
+            await h.close()
+    asyncio.run(go())
