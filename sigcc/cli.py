@@ -375,6 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     # Each capability registers its own subcommand(s) from its own subpackage, one line each:
     from sigcc.service import cli as service_cli; service_cli.register(sub)  # `serve`
     from sigcc.spark import cli as spark_cli; spark_cli.register(sub)  # `spark`
+    from sigcc.explain import cli as explain_cli; explain_cli.register(sub)  # `explain`
+    from sigcc.report import cli as report_cli; report_cli.register(sub)  # `report`
     from sigcc.regtest import cli as regtest_cli; regtest_cli.register(sub)  # `test`
     return p
 
