@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 import sigcc
+from sigcc.regtest.cases import discover
 from sigcc.runtime.inputs import Problem, read_events
 from tests.conftest import SIGMA, needs_shared
 
@@ -18,16 +18,16 @@ RULE_DIRS = ("rules", "rules-emerging-threats", "rules-threat-hunting")
 
 
 def _cases():
+    """The cases `sigcc test` finds in the regression data (sigcc/regtest/sigmahq.py): the
+    event file each info.yml names and the .json export beside it; skipped ones left out."""
     if not (SIGMA / "regression_data").is_dir():
         return []
     out = []
-    for info in sorted((SIGMA / "regression_data").rglob("info.yml")):
-        meta = yaml.safe_load(info.read_text(encoding="utf-8"))
-        rule_id = meta["rule_metadata"][0]["id"]
-        for ext in ("json", "evtx"):
-            files = sorted(info.parent.glob(f"*.{ext}"))
-            if files:
-                out.append(pytest.param(rule_id, files, id=f"{info.parent.name}-{ext}"))
+    for c in discover([str(SIGMA / "regression_data")]):
+        if c.skip is None:  # an error case has no files: its test fails, naming it
+            ext = Path(c.corpus[0]).suffix[1:] if c.corpus else "error"
+            out.append(pytest.param(c.rule, [Path(f) for f in c.corpus],
+                                    id=f"{Path(c.source).parent.name}-{ext}"))
     return out
 
 
