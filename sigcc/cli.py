@@ -378,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sigcc.explain import cli as explain_cli; explain_cli.register(sub)  # `explain`
     from sigcc.report import cli as report_cli; report_cli.register(sub)  # `report`
     from sigcc.regtest import cli as regtest_cli; regtest_cli.register(sub)  # `test`
+    from sigcc.coverage import cli as coverage_cli; coverage_cli.register(sub)  # `coverage`
     return p
 
 
