@@ -5,8 +5,9 @@ Exit status
   validate  0 every rule is valid, 1 some rule has an error
   scan      0 all input read, 2 something was skipped (unreadable file, malformed line,
             a rule that raised, a match a correlation could not count), 1 nothing to scan
-            with (no rules, or a build-time switch such as --no-logsource given with a
-            prebuilt module not built with it, or a --state file it cannot continue from)
+            with (no rules, or a build-time switch such as --no-logsource or --pipeline
+            given with a prebuilt module not built with it, a --state file it cannot
+            continue from, a bad filter value, pipeline or output file)
   any       3 an internal error (a bug in sigcc): one line on stderr naming it, no traceback
             unless SIGCC_DEBUG=1 is set
 """
@@ -110,7 +111,11 @@ def cmd_build(ns) -> int:
     from sigcc.api import build_module
 
     t0 = time.perf_counter()
-    source, result = build_module(ns.rules, _options(ns), jobs=ns.jobs)
+    try:
+        source, result = build_module(ns.rules, _options(ns), jobs=ns.jobs)
+    except FileNotFoundError as exc:
+        print(f"sigcc: {exc.strerror}; nothing written", file=sys.stderr)
+        return 1
     out = Path(ns.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(source, encoding="utf-8")
@@ -126,11 +131,72 @@ def cmd_validate(ns) -> int:
     from sigcc.compiler.build import load_rules
 
     result = load_rules(ns.rules, _options(ns), check=True)
-    _print_diagnostics(result.diagnostics, sys.stdout, ns.format, show_warnings=not ns.quiet)
+    diags = list(result.diagnostics) + _empty_files(ns.rules, result)
+    _print_diagnostics(diags, sys.stdout, ns.format, show_warnings=not ns.quiet)
     if ns.format == "text":
-        print(f"sigcc: {result.documents} rules checked, {len(result.rules)} valid, "
-              f"{result.failed_documents} invalid ({len(result.errors)} errors)", file=sys.stderr)
+        bad_files = _unreadable_files(result)
+        bad_rules = result.failed_documents - len(bad_files)
+        warnings = sum(d.severity == "warning" for d in diags)
+        print(f"sigcc: {result.files} files, {result.documents} rules checked: "
+              f"{len(result.rules)} valid, {bad_rules} invalid"
+              + (f"; {len(bad_files)} {'file' if len(bad_files) == 1 else 'files'} "
+                 "not read (invalid: see the errors)" if bad_files else "")
+              + f" ({len(result.errors)} errors, {warnings} warnings)", file=sys.stderr)
     return 1 if result.errors else 0
+
+
+# the codes of problems with a whole file (it yields no rule), rather than with one rule in it
+_FILE_CODES = ("yaml-syntax", "encoding", "unreadable-file", "rule-file-too-large",
+               "no-such-path")
+
+
+def _unreadable_files(result) -> set[str]:
+    """Files that did not load at all: each is one invalid file, not an invalid rule."""
+    return {d.span.file for d in result.errors
+            if d.rule_id is None and d.title is None
+            and (d.code in _FILE_CODES or d.code.startswith("yaml-")
+                 or (d.code == "internal-error" and "loading this file" in d.message))}
+
+
+def _empty_files(paths, result) -> list:
+    """A warning for each rule file that holds no YAML document (empty or only comments):
+    nothing was checked there, which a user should hear about."""
+    from sigcc.compiler.loader import load_file, rule_files
+    from sigcc.diagnostics import Diagnostic, Span
+
+    seen = {r.meta.file for r in result.rules} | {d.span.file for d in result.diagnostics}
+    for item in list(result.correlations) + list(result.filters):
+        span = getattr(item, "span", None)
+        if span is not None:
+            seen.add(span.file)
+    out = []
+    for f in rule_files(Path(p) for p in paths if Path(p).exists()):
+        if str(f) in seen:
+            continue
+        docs, diags = load_file(f)
+        if not docs and not diags:
+            out.append(Diagnostic("empty-file", "the file holds no YAML document (it is empty "
+                                                "or only comments): nothing to check",
+                                  Span(str(f)), hint="delete it, or write a rule in it",
+                                  severity="warning"))
+    return out
+
+
+class _SummaryAction(argparse.Action):
+    """--summary top | full | json FILE. Words after the mode it does not need are inputs
+    (`--summary full logs/` scans logs/): they go to `summary_rest`."""
+
+    def __call__(self, parser, ns, values, option_string=None):
+        mode, rest = values[0], list(values[1:])
+        if mode not in ("top", "full", "json"):
+            parser.error(f"--summary: {mode!r} is not top, full or json FILE")
+        path = None
+        if mode == "json":
+            if not rest:
+                parser.error("--summary json needs a FILE to write")
+            path = rest.pop(0)
+        ns.summary = (mode, path)
+        ns.summary_rest = list(getattr(ns, "summary_rest", []) or []) + rest
 
 
 class BuildTimeSwitch(Exception):
@@ -179,40 +245,190 @@ def _load_ruleset(paths: list[str], options: Options, ns=None):
                 f"{' '.join(conflicts)}', or pass the rule directory to --rules instead")
         sets.append(rs)
     if rule_paths:
-        rs = compile_rules(rule_paths, options)
-        diags = rs.diagnostics
+        from sigcc.diagnostics import Diagnostic, Span
+        gone = [p for p in rule_paths if not Path(p).exists()]  # (compile would raise)
+        diags = [Diagnostic("no-such-path", f"no such rule file or directory: {p}", Span(p),
+                            hint="check the path; directories are searched recursively for "
+                                 "*.yml/*.yaml") for p in gone]
+        rs = compile_rules([p for p in rule_paths if p not in gone], options)
+        diags += rs.diagnostics
         sets.append(rs)
     return sets, diags
 
 
-def cmd_scan(ns) -> int:
-    import orjson
+class ScanSetup:
+    """The rule sets of a scan and, per set, what its match lines need (results/)."""
 
+    def __init__(self):
+        self.sets: list = []
+        self.docs: list = []  # RuleDocs per set
+        self.hidden: list = []  # ids kept only for correlations, per set
+        self.diagnostics: list = []
+        self.total = 0
+        self.selected = 0
+
+
+def _scan_rules(ns, options: Options, rule_filter, pipelines) -> ScanSetup:
+    """--rules for a scan: modules filtered at load, rule paths filtered and piped before
+    they are compiled (sigcc/results/rules.py). Raises BuildTimeSwitch, FileNotFoundError."""
+    from sigcc.results.details import RuleDocs, build_options
+    from sigcc.results.rules import compile_for_scan, import_module, select
+    from sigcc.runtime.ruleset import Ruleset
+
+    setup = ScanSetup()
+    missing = [p for p in ns.rules if not Path(p).exists()]
+    if missing:
+        raise FileNotFoundError(f"sigcc: --rules {missing[0]}: no such rule file, directory or "
+                                "module (give rule files, directories, or a module written by "
+                                "'sigcc build')")
+    modules = [p for p in ns.rules if p.endswith(".py")]
+    rule_paths = [p for p in ns.rules if not p.endswith(".py")]
+    for m in modules:
+        module = import_module(m)
+        flags = dict(getattr(module, "OPTIONS", {}))
+        conflicts = _build_time_conflicts(ns, flags)
+        if pipelines:
+            conflicts.append("--pipeline")
+        if conflicts:
+            raise BuildTimeSwitch(
+                f"sigcc: {m} is a prebuilt module: {', '.join(conflicts)} "
+                f"{'is a build-time switch' if len(conflicts) == 1 else 'are build-time switches'}"
+                " that it was not built with; "
+                + ("scan the rule directory instead (--rules DIR compiles it with the pipeline)"
+                   if conflicts == ["--pipeline"] else
+                   f"rebuild it with 'sigcc build ... {' '.join(conflicts)}', or pass the rule "
+                   "directory to --rules instead"))
+        hidden: frozenset = frozenset()
+        if rule_filter.active:
+            module, selected, total, hidden = select(module, rule_filter.keep)
+        rs = Ruleset.load(module, dispatch=False if not options.dispatch else None,
+                          prefilter=False if not options.prefilter else None)
+        if not rule_filter.active:
+            selected = total = len(rs)
+        setup.sets.append(rs)
+        setup.docs.append(RuleDocs(build_options(flags)))
+        setup.hidden.append(hidden)
+        setup.total += total
+        setup.selected += selected
+    if rule_paths:
+        c = compile_for_scan(rule_paths, options, rule_filter, pipelines)
+        setup.sets.append(c.ruleset)
+        setup.docs.append(RuleDocs(options, c.irs))
+        setup.hidden.append(c.hidden)
+        setup.diagnostics = c.diagnostics
+        setup.total += c.total
+        setup.selected += c.selected
+    return setup
+
+
+class _Keep:
+    """A match writer that also keeps what it writes (for scan --html)."""
+
+    def __init__(self, inner, kept: list):
+        self.inner, self.kept = inner, kept
+
+    def match(self, line: dict, time_us) -> None:
+        self.inner.match(line, time_us)
+        self.kept.append(line)
+
+    def firing(self, f) -> None:
+        self.inner.firing(f)
+        self.kept.append(f.to_dict())
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _scan_output(ns):
+    """The binary stream matches go to: -o FILE, else stdout."""
+    if ns.output in (None, "-"):
+        return sys.stdout.buffer, False
+    path = Path(ns.output)
+    if path.parent != Path(""):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "wb"), True
+
+
+def cmd_scan(ns) -> int:
+    from sigcc.compiler.pipelines import PipelineError
+    from sigcc.correlation import CorrelationOptions
+    from sigcc.correlation.time import event_time
+    from sigcc.results.details import HIDDEN_SEARCHES, details
+    from sigcc.results.filters import FilterError, RuleFilter, TimeRange
+    from sigcc.results.formats import writer
+    from sigcc.results.rules import event_names, scan_pipelines
     from sigcc.runtime.inputs import Problem, read_events
     from sigcc.runtime.output import match_record
     from sigcc.scan_report import Progress, Summary
 
+    inputs = list(ns.inputs) + list(getattr(ns, "summary_rest", []) or [])
+    if not inputs:
+        print("sigcc: scan needs at least one INPUT (event files, directories or '-')",
+              file=sys.stderr)
+        return 1
+    options = _options(ns)
     try:
-        sets, diags = _load_ruleset(ns.rules, _options(ns), ns)
-    except BuildTimeSwitch as exc:
+        rule_filter = RuleFilter.from_args(ns.min_level, ns.status, ns.tags, ns.exclude_tags,
+                                           ns.rule_id)
+        time_range = TimeRange.parse(ns.time_from, ns.time_to, ns.timestamp_field)
+        pipelines = scan_pipelines(ns.pipeline)
+    except (FilterError, PipelineError) as exc:
+        print(f"sigcc: {exc}", file=sys.stderr)
+        return 1
+    report = None
+    if ns.html:
+        try:
+            from sigcc.report import write_report as report
+        except ImportError:
+            print("sigcc: --html: this sigcc has no HTML report (sigcc/report)",
+                  file=sys.stderr)
+            return 1
+    try:
+        setup = _scan_rules(ns, options, rule_filter, pipelines)
+    except (BuildTimeSwitch, FileNotFoundError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    _print_diagnostics([d for d in diags if d.severity == "error"], sys.stderr)
+    sets = setup.sets
+    _print_diagnostics([d for d in setup.diagnostics if d.severity == "error"], sys.stderr)
+    if rule_filter.rule_ids:
+        for p in rule_filter.unmatched_ids([r for rs in sets for r in rs.rules]):
+            print(f"sigcc: --rule-id {p}: no selected rule has this id", file=sys.stderr)
     if not any(len(s) for s in sets):
-        print("sigcc: no rules to scan with (all rules failed to compile?)", file=sys.stderr)
-        return 1
+        if not (setup.total and rule_filter.active):
+            print("sigcc: no rules to scan with (all rules failed to compile?)", file=sys.stderr)
+            return 1
+        # a filter that keeps nothing is a question with the answer "no match", not an error
+        print(f"sigcc: the filters selected none of the {setup.total:,} rules: nothing can "
+              "match", file=sys.stderr)
     from sigcc.correlation.scan import StateError
     try:
         corr = _scan_correlations(sets, ns)
     except StateError as exc:
         print(f"sigcc: {exc}", file=sys.stderr)
         return 1
-    out = sys.stdout.buffer
+    try:
+        stream, to_file = _scan_output(ns)
+    except OSError as exc:
+        print(f"sigcc: -o {ns.output}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    fields = tuple(f.strip() for item in ns.fields for f in item.split(",") if f.strip())
+    out = writer(ns.format, stream, fields=fields, event=ns.event,
+                 terminal=not to_file and sys.stdout.isatty())
+    kept_lines: list | None = None
+    if report is not None:  # the HTML report gets every line written, firings included
+        kept_lines = []
+        out = _Keep(out, kept_lines)
+    names = event_names(pipelines)
+    time_options = CorrelationOptions(timestamp_field=ns.timestamp_field)
+    collapse = options.collapse_whitespace
+    problems_said: set = set()
     summary = Summary()
+    summary.filters = rule_filter.describe() + time_range.describe()
+    summary.rules_total, summary.rules_selected = setup.total, setup.selected
     progress = Progress(ns.progress)
     t0 = time.perf_counter()
     try:
-        for item in read_events(ns.inputs, options=_options(ns)):
+        for item in read_events(inputs, options=options):
             if isinstance(item, Problem):
                 summary.problem(item)
                 print(f"sigcc: skipped {item.file}"
@@ -223,31 +439,65 @@ def cmd_scan(ns) -> int:
             progress.tick(item.file)
             for k, rs in enumerate(sets):
                 ev, lc, tc = rs.prepare(item.event)
+                if time_range.active and not time_range.holds(ev):
+                    if k == 0:
+                        summary.outside_time += 1
+                    continue
                 for m in rs.match_prepared(ev, lc, tc):
                     if corr.concerns(k, m.rule_id) and _correlate(corr, k, m, ev, item, out,
                                                                   summary, ns):
                         continue  # fed to its correlations and not shown (generate: false)
-                    if ns.min_level and not summary.level_at_least(m.level, ns.min_level):
-                        continue
-                    summary.match(m)
+                    if m.rule_id in setup.hidden[k]:
+                        continue  # compiled for a correlation only; the filters left it out
+                    doc = setup.docs[k].get(m.rule)
+                    if doc.problem and doc.problem not in problems_said:
+                        problems_said.add(doc.problem)
+                        print(f"sigcc: {doc.problem}", file=sys.stderr)
+                    t_us = event_time(ev, time_options)
                     line = match_record(m, ev, file=item.file, record=item.record,
-                                        evtx_record=item.evtx_record)
-                    out.write(orjson.dumps(line) + b"\n")
+                                        evtx_record=item.evtx_record,
+                                        details=details(doc.ir, m.searches, ev, collapse),
+                                        doc=doc, fields=fields if fields else None,
+                                        event=item.event if ns.event else None, names=names)
+                    if pipelines:
+                        line["searches"] = [n for n in m.searches if n not in HIDDEN_SEARCHES]
+                    summary.match(m, line["computer"], t_us, timed=True)
+                    out.match(line, t_us)
     except KeyboardInterrupt:
         print("sigcc: interrupted", file=sys.stderr)
     finally:
         progress.close()
-        out.flush()
     _finish_correlations(corr, out, summary, ns)
-    out.flush()
+    out.close()
+    if to_file:
+        stream.close()
+    if report is not None:
+        try:
+            stats = report(kept_lines, ns.html, sources=inputs)
+            print(f"sigcc: wrote the HTML report {stats.path} ({stats.matches:,} matches, "
+                  f"{stats.rules:,} rules, {stats.hosts:,} hosts)", file=sys.stderr)
+        except OSError as exc:
+            print(f"sigcc: --html {ns.html}: cannot write: {exc.strerror or exc}",
+                  file=sys.stderr)
+            summary.problems["HTML report not written"] += 1
     for rs in sets:
         for err in rs.errors:
             summary.rule_errors += 1
             print(f"sigcc: rule {err.rule_id} ({err.file}:{err.line}) raised {err.error}",
                   file=sys.stderr)
     summary.seconds = time.perf_counter() - t0
+    mode, summary_file = ns.summary
+    if summary_file is not None:
+        import orjson
+        try:
+            Path(summary_file).write_bytes(orjson.dumps(summary.to_json(),
+                                                        option=orjson.OPT_INDENT_2) + b"\n")
+        except OSError as exc:
+            print(f"sigcc: --summary json {summary_file}: cannot write: {exc.strerror or exc}",
+                  file=sys.stderr)
+            summary.problems["summary file not written"] += 1
     if not ns.no_summary:
-        summary.print(sys.stderr)
+        summary.print(sys.stderr, mode="full" if mode == "full" else "top")
     return 2 if summary.skipped else 0
 
 
@@ -272,13 +522,11 @@ def _correlate(corr, k: int, m, ev, item, out, summary, ns) -> bool:
 
 
 def _write_firings(firings, out, summary, ns) -> None:
-    import orjson
-
     for f in firings:
         if ns.min_level and not summary.level_at_least(f.level, ns.min_level):
             continue
         summary.firing(f)
-        out.write(orjson.dumps(f.to_dict()) + b"\n")
+        out.firing(f)
 
 
 def _finish_correlations(corr, out, summary, ns) -> None:
@@ -340,16 +588,65 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("scan", help="match events against rules, one JSON object per match",
                        description="Scan .evtx, .json and .jsonl files (or directories of them, or "
-                                   "'-' for JSONL on stdin). Matches go to stdout as JSON lines; the "
-                                   "summary and progress go to stderr. Exit 2 when input was skipped.")
+                                   "'-' for JSONL on stdin). Matches go to stdout (or -o FILE) as "
+                                   "JSON lines, CSV, a table or a timeline; the summary and "
+                                   "progress go to stderr. Exit 2 when input was skipped.")
     s.add_argument("--rules", action="append", required=True, metavar="PATH",
                    help="rule file/directory or a module built by 'sigcc build' (repeatable)")
-    s.add_argument("inputs", nargs="+", metavar="INPUT", help="event files, directories or '-'")
-    s.add_argument("--min-level", choices=("informational", "low", "medium", "high", "critical"),
-                   help="only report matches of this level or above")
-    s.add_argument("--no-summary", action="store_true", help="do not print the summary table")
-    s.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
+    s.add_argument("inputs", nargs="*", metavar="INPUT", help="event files, directories or '-'")
+    o = s.add_argument_group(
+        "output (sigcc/results/formats.py)",
+        "every match carries the event's time, computer, channel and event id, its details "
+        "(field: value of the tests that made each fired search true, values cut at 200 "
+        "characters), the rule's file:line, description, false positives and ATT&CK tactics "
+        "and techniques")
+    o.add_argument("--format", choices=("jsonl", "csv", "table", "timeline"), default="jsonl",
+                   help="jsonl (default): one JSON object per match; csv: one header, fixed "
+                        "columns; table: a terminal table; timeline: CSV sorted by event time "
+                        "across all inputs (time, computer, channel, event id, level, rule "
+                        "title, details, file, record)")
+    o.add_argument("-o", "--output", metavar="FILE", default=None,
+                   help="write the matches to FILE instead of stdout")
+    o.add_argument("--fields", action="append", default=[], metavar="A,B",
+                   help="also give these event fields (flattened names, e.g. CommandLine) with "
+                        "each match (repeatable, comma-separated)")
+    o.add_argument("--event", action="store_true", help="include the whole event in each match")
+    o.add_argument("--html", metavar="FILE", default=None,
+                   help="also write the HTML report of the matches to FILE")
+    o.add_argument("--summary", nargs="+", action=_SummaryAction, default=("top", None),
+                   metavar=("MODE", "FILE"),
+                   help="top (default: the 20 rules and hosts with the most matches, totals by "
+                        "level, the time range), full (every rule and host), or json FILE "
+                        "(the full summary as JSON in FILE, beside the default one)")
+    o.add_argument("--no-summary", action="store_true", help="do not print the summary")
+    o.add_argument("--progress", choices=("auto", "always", "never"), default="auto",
                    help="progress bar on stderr (auto: when stderr is a terminal)")
+    f = s.add_argument_group(
+        "filters (applied before matching; the summary states them)",
+        "rule filters leave rules out before they are compiled (a rule directory) or loaded "
+        "(a module); patterns are case-insensitive globs; repeat an option or separate "
+        "values with commas")
+    f.add_argument("--min-level", choices=("informational", "low", "medium", "high", "critical"),
+                   help="only rules of this level or above (correlation firings too)")
+    f.add_argument("--status", action="append", default=[], metavar="S",
+                   help="only rules of these statuses (stable, test, experimental, deprecated, "
+                        "unsupported, none); !S leaves a status out, e.g. --status '!experimental'")
+    f.add_argument("--tags", action="append", default=[], metavar="GLOB",
+                   help="only rules with a tag matching one of these, e.g. 'attack.t1059*'")
+    f.add_argument("--exclude-tags", action="append", default=[], metavar="GLOB",
+                   help="leave out rules with a tag matching one of these")
+    f.add_argument("--rule-id", action="append", default=[], metavar="ID",
+                   help="only these rules (ids or globs)")
+    f.add_argument("--from", dest="time_from", metavar="TIME", default=None,
+                   help="only events at or after TIME (ISO 8601, no zone: UTC; or epoch "
+                        "seconds); events without a time are left out")
+    f.add_argument("--to", dest="time_to", metavar="TIME", default=None,
+                   help="only events at or before TIME")
+    s.add_argument("-p", "--pipeline", action="append", default=[], metavar="P",
+                   help="built-in pipeline name or pipeline YAML file the rules go through "
+                        "before they are compiled, as for 'sigcc query' (added to its defaults, "
+                        "windows-logsources and windows-field-aliases), e.g. ecs-winlogbeat for "
+                        "Winlogbeat/ECS JSON; rule files and directories only (repeatable)")
     c = s.add_argument_group(
         "correlations (docs/correlations.md)",
         "matches of rules that correlation rules refer to are fed to them; each firing is "
@@ -375,10 +672,10 @@ def build_parser() -> argparse.ArgumentParser:
     # Each capability registers its own subcommand(s) from its own subpackage, one line each:
     from sigcc.service import cli as service_cli; service_cli.register(sub)  # `serve`
     from sigcc.spark import cli as spark_cli; spark_cli.register(sub)  # `spark`
-    from sigcc.explain import cli as explain_cli; explain_cli.register(sub)  # `explain`
-    from sigcc.report import cli as report_cli; report_cli.register(sub)  # `report`
     from sigcc.regtest import cli as regtest_cli; regtest_cli.register(sub)  # `test`
     from sigcc.coverage import cli as coverage_cli; coverage_cli.register(sub)  # `coverage`
+    from sigcc.explain import cli as explain_cli; explain_cli.register(sub)  # `explain`
+    from sigcc.report import cli as report_cli; report_cli.register(sub)  # `report`
     return p
 
 
