@@ -1,12 +1,37 @@
 """The documented Python API (re-exported by `sigcc`)."""
 from __future__ import annotations
 
+import os
+
 from sigcc.backends.python.writer import build_module as _write
-from sigcc.compiler.build import CompileResult, Source, gc_paused, load_rules
+from sigcc.compiler import build as _build
+from sigcc.compiler.build import CompileResult, Source, gc_paused
 from sigcc.options import DEFAULT_OPTIONS, Options
 from sigcc.runtime.ruleset import Ruleset
 
 __all__ = ["load_rules", "build_module", "compile", "CompileResult"]
+
+
+def _existing(sources):
+    """The sources as a list; FileNotFoundError for a path that does not exist (a typo
+    must not compile to an empty rule set that matches nothing, silently)."""
+    if isinstance(sources, (str, os.PathLike, dict)):
+        sources = [sources]
+    sources = list(sources)
+    for src in sources:
+        if isinstance(src, (str, os.PathLike)) and not _build._is_text(src) \
+                and not os.path.exists(src):
+            raise FileNotFoundError(
+                2, f"no such rule file or directory: {os.fspath(src)!s} (rule sources are "
+                   "files, directories searched for *.yml/*.yaml, YAML texts or dicts)",
+                os.fspath(src))
+    return sources
+
+
+def load_rules(sources, options: Options = DEFAULT_OPTIONS, **kw) -> CompileResult:
+    """sigcc.compiler.build.load_rules (rules -> CompileResult) for the API: a path that
+    does not exist raises FileNotFoundError instead of becoming a diagnostic."""
+    return _build.load_rules(_existing(sources), options, **kw)
 
 
 def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
@@ -16,8 +41,9 @@ def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
     The CompileResult's rules are as compiled: optimized when `options.optimize`. `jobs`:
     processes for loading and lowering (see load_rules); the module is the same either way.
     """
+    sources = _existing(sources)
     with gc_paused():
-        result = load_rules(sources, options, optimize=options.optimize, jobs=jobs)
+        result = _build.load_rules(sources, options, optimize=options.optimize, jobs=jobs)
         failed: list = []
         text = _write(result.rules, options, optimized=options.optimize, plan=result.plan,
                       on_error=lambda rule, exc: failed.append((rule, exc)))
@@ -50,6 +76,7 @@ def _leave_out(result: CompileResult, failed: list, options: Options) -> None:
 
 
 def compile(sources, options: Options = DEFAULT_OPTIONS) -> Ruleset:  # noqa: A001
-    """Compile rules straight to a Ruleset (the generated module lives in memory)."""
+    """Compile rules straight to a Ruleset (the generated module lives in memory).
+    A path that does not exist raises FileNotFoundError."""
     source, result = build_module(sources, options)
     return Ruleset.from_source(source, "<sigcc generated>", result.diagnostics)

@@ -4,7 +4,10 @@ Exit status of `query`: 0 every rule converted, 1 some rule could not be convert
 diagnostic is on stderr; the others are still printed), 2 bad target, setting or pipeline.
 Plain output is one query per line, each exactly as the target reads it: values never hold a
 raw line break (each target escapes it, or the rule gets an error), and KQL's own line break
-after the table is written as a space (`Backend.one_line`).
+after the table is written as a space (`Backend.one_line`). Text output (the default on a
+terminal) puts a `# title (rule id)` line before each query and a blank line after it; piped,
+the default is plain, so scripts read queries only. Either way, stderr ends with the list of
+the rules that were not converted (each also has its diagnostic above it).
 """
 from __future__ import annotations
 
@@ -24,8 +27,10 @@ def register(sub) -> None:
                         "(windows-logsources, windows-field-aliases); repeatable")
     q.add_argument("--no-default-pipeline", action="store_true",
                    help="use only the --pipeline ones (replace the default)")
-    q.add_argument("--format", choices=("plain", "jsonl"), default="plain",
-                   help="plain: one query per line, exactly; jsonl: {rule_id, title, level, target, query}")
+    q.add_argument("--format", choices=("text", "plain", "jsonl"), default=None,
+                   help="text (default on a terminal): each query after a '# title (rule id)' "
+                        "line; plain (default otherwise): one query per line, exactly; jsonl: "
+                        "{rule_id, title, level, target, query}")
     q.add_argument("--table", help="table the query reads (SQL and KQL; default: logs)")
     q.add_argument("--keyword-column", action="append", default=[], metavar="COL",
                    help="SQL: a column keyword searches look in (repeatable)")
@@ -58,21 +63,37 @@ def cmd_query(ns) -> int:
         print(f"sigcc: {exc}", file=sys.stderr)
         return 2
     out = sys.stdout
-    failed = 0
+    fmt = ns.format or ("text" if out.isatty() else "plain")
+    failed = []
     for r in results:
         if r.query is None:
-            failed += 1
+            failed.append(r)
             if r.error is not None:
                 _print_diagnostics([r.error], sys.stderr)
             continue
-        if ns.format == "jsonl":
+        if fmt == "jsonl":
             out.write(orjson.dumps({"rule_id": r.rule_id, "title": r.title, "level": r.level,
                                     "target": r.target, "query": r.query}).decode() + "\n")
+        elif fmt == "text":  # the rule's name on its own comment line: the query stays exact
+            out.write(f"# {_one_line(r.title)} ({_one_line(r.rule_id)})\n"
+                      f"{be.one_line(r.query)}\n\n")
         else:  # exactly the query: only a line break the target placed is joined (KQL)
             out.write(be.one_line(r.query) + "\n")
-    print(f"sigcc: {len(results) - failed} of {len(results)} rules converted for {ns.target}",
+    out.flush()
+    if failed:
+        print(f"sigcc: not converted for {ns.target} ({len(failed)}):", file=sys.stderr)
+        for r in failed:
+            where = f" ({r.error.span})" if r.error is not None else ""
+            why = f": {r.error.code}" if r.error is not None else ""
+            print(f"  {_one_line(r.rule_id)} {_one_line(r.title)!r}{where}{why}", file=sys.stderr)
+    print(f"sigcc: {len(results) - len(failed)} of {len(results)} rules converted for {ns.target}",
           file=sys.stderr)
     return 1 if failed else 0
+
+
+def _one_line(text) -> str:
+    """Rule text on one line (a title may hold a line break; a comment line must not)."""
+    return " ".join(str(text).split()) if text is not None else "-"
 
 
 def cmd_targets(ns) -> int:
