@@ -32,9 +32,11 @@ run: $(RUN_STAMP)
 	$(BIN)/sigcc build examples/rules examples/correlations -o out/detections.py
 	$(BIN)/sigcc scan --rules out/detections.py examples/logs
 
-## test: build the environment and run the test suite
+## test: build the environment and run the test suite; prints the failures (with their
+##       tracebacks) and one summary line, not every skip reason or warning
+##       (`.venv/bin/python -m pytest -ra` lists the skips and why)
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rfE --disable-warnings
 
 ## bench: install the bench extra (pySigma baselines) and run the ruleset-scale benchmark;
 ##        BENCH_ARGS=--quick for a fast check, BENCH_ARGS='--markdown out/bench.md' for tables
