@@ -24,6 +24,8 @@ from sigcc.runtime.items import Problem
 from sigcc.spark import worker
 
 PARQUET_SUFFIXES = (".parquet",)
+ARROW_BATCH_BYTES = "spark.sql.execution.arrow.maxBytesPerBatch"
+BATCH_BYTES = 64 << 20
 
 
 @dataclass
@@ -259,11 +261,21 @@ def session(master: str | None = None, app: str = "sigcc"):
     PYSPARK_PYTHON (or spark.pyspark.python) to a Python that has them (docs/spark.md)."""
     from pyspark.sql import SparkSession
 
-    if master is None or master.startswith("local"):
+    # no --master: spark-submit's (it starts this Python with PYSPARK_GATEWAY_PORT set),
+    # else a local one
+    local = master.startswith("local") if master else "PYSPARK_GATEWAY_PORT" not in os.environ
+    if local:
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     b = SparkSession.builder.appName(app)
     if master:
         b = b.master(master)
-    if master is None or master.startswith("local"):
+    elif local:
+        b = b.master("local[*]")
+    if local:
         b = b.config("spark.ui.enabled", "false")
-    return b.getOrCreate()
+    spark = b.getOrCreate()
+    # whole files travel in Arrow batches: bound a batch's bytes, not only its rows (10,000
+    # by default), unless the user's configuration says otherwise
+    if not spark.sparkContext.getConf().contains(ARROW_BATCH_BYTES):
+        spark.conf.set(ARROW_BATCH_BYTES, str(BATCH_BYTES))
+    return spark
