@@ -119,7 +119,26 @@ def config_from(ns):
         connect_timeout=ns.connect_timeout)
 
 
+class _Stopped(Exception):
+    """SIGTERM before the service runs (while the rules load): nothing was fetched yet."""
+
+
+def _stop_while_starting(signum, frame):
+    raise _Stopped
+
+
 def cmd_serve(ns) -> int:
+    import signal
+
+    signal.signal(signal.SIGTERM, _stop_while_starting)  # the service installs its own
+    try:
+        return _serve(ns)
+    except _Stopped:
+        print("sigcc serve: stopped (SIGTERM) while starting", file=sys.stderr)
+        return 0
+
+
+def _serve(ns) -> int:
     from sigcc.cli import BuildTimeSwitch, _load_ruleset, _print_diagnostics
     from sigcc.service import ServeError, serve
     from sigcc.service.rules import Rules, fingerprint

@@ -108,7 +108,6 @@ class Service:
                 await self.health.close()
             await self.source.close()
             await self.sink.close()
-            self._unsignal(loop)
         self.log("stop", events=self.events,
                  dead_letters=self.dead_letters, in_flight=self.flight.taken)
         return 2 if c.stdio and self.dead_letters else 0
@@ -382,16 +381,12 @@ class Service:
             self.stop(f"background task {task.get_name()} failed")
 
     def _signals(self, loop) -> None:
-        self._handled = []
+        """Handled on the loop until it closes (closing removes them): a SIGTERM during the
+        last acks and the drain of the connection is one more stop request, never a kill."""
         for sig, fn in ((signal.SIGTERM, lambda: self.stop("SIGTERM")),
                         (signal.SIGINT, lambda: self.stop("SIGINT")),
                         (signal.SIGHUP, lambda: self.request_reload("SIGHUP"))):
             try:
                 loop.add_signal_handler(sig, fn)
-                self._handled.append(sig)
             except (RuntimeError, ValueError, NotImplementedError):  # not the main thread
                 pass
-
-    def _unsignal(self, loop) -> None:
-        for sig in self._handled:
-            loop.remove_signal_handler(sig)

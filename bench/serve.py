@@ -1,0 +1,319 @@
+"""Benchmark `sigcc serve` end to end through NATS JetStream (issue 11's targets).
+
+    .venv/bin/python bench/serve.py [--nats nats://127.0.0.1:4222] [--events N] [--runs 3]
+                                    [--rules PATH] [--shared ../shared] [--batch 100]
+
+Inputs: the events of ../shared/corpora/evtx-samples as JSON messages (exactly the dicts
+`read_events` yields), the SigmaHQ Windows rules (../shared/sigma/rules/windows) built once
+into a module; without ../shared, the repository's examples (events repeated, examples/rules).
+
+Figures, each repeated --runs times, median reported with the spread (min-max):
+1. Baseline: in-process `sigcc scan` rate on the same events and rules — what cmd_scan
+   does per event (orjson decode, prepare, match_prepared, match_record, orjson.dumps),
+   timed in this process without start-up and rule loading.
+2. One instance: the events are published first to a staging stream; the instance starts
+   on an empty input stream (its rules loaded, its consumer bound: its `start` log line);
+   then the input stream is made to source the staging stream (a server-side copy, no
+   client CPU), and the time runs from then until the consumer's ack floor reaches the last
+   message: fetch, match, publish every match with its JetStream ack, ack every input.
+   Target: >= 60% of the baseline rate.
+3. Two instances, one consumer group, the same way (timing starts once both have logged
+   `start`). Target: >= 1.6x one instance (2 cores: they compete with nats-server itself).
+4. Latency: events published at 50% of the median one-instance rate (paced in 10 ms
+   ticks); for each match, its output message's JetStream time minus its input message's
+   (one clock: the server's). p50/p99 reported.
+The load average (1 min) is printed at the start and end: the machine is shared, and other
+processes make every figure noisier and the two-instance ratio lower.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import orjson  # noqa: E402
+
+
+def load_inputs(ns) -> tuple[list[bytes], str, str]:
+    from sigcc.runtime.inputs import Record, read_events
+
+    shared = Path(ns.shared)
+    corpus = shared / "corpora" / "evtx-samples"
+    if corpus.is_dir():
+        events = [orjson.dumps(i.event) for i in read_events([str(corpus)]) if isinstance(i, Record)]
+        what = f"{corpus} ({len(events)} events)"
+    else:
+        logs = ROOT / "examples" / "logs"
+        one = [orjson.dumps(i.event) for i in read_events([str(logs)]) if isinstance(i, Record)]
+        events = one * (20000 // len(one) + 1)
+        what = f"examples/logs repeated ({len(one)} events x {20000 // len(one) + 1})"
+    if ns.events:
+        events = events[:ns.events]
+    rules = ns.rules
+    if rules is None:
+        sigma = shared / "sigma" / "rules" / "windows"
+        if sigma.is_dir():
+            out = Path(tempfile.mkdtemp(prefix="sigcc-bench-serve-")) / "windows.py"
+            subprocess.run([sys.executable, "-m", "sigcc", "build", "-q", str(sigma), "-o",
+                            str(out)], check=True, cwd=ROOT)
+            rules = str(out)
+        else:
+            rules = str(ROOT / "examples" / "rules")
+    return events, rules, what
+
+
+def scan_rate(events: list[bytes], rules: str) -> tuple[float, int]:
+    from sigcc.cli import _load_ruleset
+    from sigcc.options import Options
+    from sigcc.runtime.output import match_record
+
+    sets, _ = _load_ruleset([rules], Options())
+    t0 = time.perf_counter()
+    matches = 0
+    for n, data in enumerate(events, 1):
+        event = orjson.loads(data)
+        for rs in sets:
+            ev, lc, tc = rs.prepare(event)
+            for m in rs.match_prepared(ev, lc, tc):
+                orjson.dumps(match_record(m, ev, file="f", record=n))
+                matches += 1
+    return len(events) / (time.perf_counter() - t0), matches
+
+
+class Run:
+    """Streams for one measured run on the server, deleted at the end."""
+
+    def __init__(self, js, tag: str):
+        self.js, self.tag = js, tag
+        self.staging, self.input = f"BENCH_STAGE_{tag}", f"BENCH_IN_{tag}"
+        self.output = f"BENCH_OUT_{tag}"
+        self.subject = f"bench.{tag}.events"
+        self.out_subject, self.dlq_subject = f"bench.{tag}.matches", f"bench.{tag}.dlq"
+        self.consumer = f"bench_{tag}"
+
+    async def create(self, staged: list[bytes] | None) -> None:
+        js = self.js
+        if staged is not None:
+            await js.add_stream(name=self.staging, subjects=[self.subject])
+            await publish_fast(js, self.subject, staged)
+            await js.add_stream(name=self.input, subjects=[f"bench.{self.tag}.unused"])
+        else:
+            await js.add_stream(name=self.input, subjects=[self.subject])
+        await js.add_stream(name=self.output, subjects=[self.out_subject, self.dlq_subject])
+
+    async def release(self) -> None:
+        """The input stream starts copying the staging stream, server-side."""
+        from nats.js import api
+
+        info = await self.js.stream_info(self.input)
+        cfg = info.config
+        cfg.sources = [api.StreamSource(name=self.staging)]
+        await self.js.update_stream(cfg)
+
+    def flags(self, url: str) -> list[str]:
+        return ["--nats", url, "--input-stream", self.input, "--input-subject", self.subject,
+                "--consumer", self.consumer, "--output-subject", self.out_subject,
+                "--dlq-subject", self.dlq_subject]
+
+    async def acked(self) -> int:
+        info = await self.js.consumer_info(self.input, self.consumer)
+        return info.ack_floor.stream_seq
+
+    async def delete(self) -> None:
+        for s in (self.staging, self.input, self.output):
+            try:
+                await self.js.delete_stream(s)
+            except Exception:
+                pass
+
+
+async def publish_fast(js, subject: str, payloads: list[bytes]) -> None:
+    window = 2000
+    for i in range(0, len(payloads), window):
+        futs = [await js.publish_async(subject, p) for p in payloads[i:i + window]]
+        await asyncio.gather(*futs)
+
+
+def start_instance(rules: str, flags: list[str], batch: int, log: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "sigcc", "serve", "--rules", rules, *flags,
+                             "--batch", str(batch), "--max-in-flight", str(batch * 10),
+                             "--watch-interval", "0"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+
+
+def wait_started(log: Path, proc, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"serve exited {proc.returncode}: {log.read_text()}")
+        if b'"event":"start"' in log.read_bytes():
+            return
+        time.sleep(0.02)
+    raise SystemExit(f"serve did not start: {log.read_text()}")
+
+
+async def instances_rate(js, url: str, events: list[bytes], rules: str, k: int, batch: int,
+                         tmp: Path) -> float:
+    run = Run(js, uuid.uuid4().hex[:8])
+    procs = []
+    try:
+        await run.create(events)
+        await js.add_consumer(run.input, _consumer(run, 30, filtered=False))
+        for i in range(k):
+            log = tmp / f"{run.tag}-{i}.log"
+            procs.append((start_instance(rules, run.flags(url), batch, log), log))
+        for p, log in procs:
+            await asyncio.to_thread(wait_started, log, p)
+        t0 = time.perf_counter()
+        await run.release()
+        n = len(events)
+        while await run.acked() < n:
+            await asyncio.sleep(0.01)
+        dt = time.perf_counter() - t0
+        return n / dt
+    finally:
+        for p, _ in procs:
+            p.terminate()
+        for p, _ in procs:
+            p.wait(60)
+        await run.delete()
+
+
+def _consumer(run, ack_wait, filtered=True):
+    """(The input stream of a sourced run holds only the staging stream's messages: its
+    consumer has no filter, which serve accepts; JetStream 2.9 refuses a filter outside
+    the stream's own subjects.)"""
+    from nats.js import api
+
+    return api.ConsumerConfig(durable_name=run.consumer,
+                              filter_subject=run.subject if filtered else None,
+                              ack_policy=api.AckPolicy.EXPLICIT, ack_wait=ack_wait,
+                              max_ack_pending=20000)
+
+
+async def latency(js, url: str, events: list[bytes], rules: str, rate: float, batch: int,
+                  tmp: Path, seconds: float) -> tuple[float, float, int, float]:
+    run = Run(js, uuid.uuid4().hex[:8])
+    n = min(len(events), int(rate * seconds))
+    log = tmp / f"{run.tag}-lat.log"
+    proc = None
+    try:
+        await run.create(None)
+        await js.add_consumer(run.input, _consumer(run, 30))
+        proc = start_instance(rules, run.flags(url), batch, log)
+        await asyncio.to_thread(wait_started, log, proc)
+        per_tick = rate / 100
+        t0 = time.perf_counter()
+        sent, owed = 0, 0.0
+        while sent < n:
+            owed += per_tick
+            k = min(int(owed), n - sent)
+            owed -= k
+            futs = [await js.publish_async(run.subject, e) for e in events[sent:sent + k]]
+            sent += k
+            await asyncio.gather(*futs)
+            delay = t0 + (sent / rate) - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        achieved = n / (time.perf_counter() - t0)
+        while await run.acked() < n:
+            await asyncio.sleep(0.05)
+        info = await js.stream_info(run.output)
+        lat = []
+        in_time: dict[int, float] = {}
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            out = await js.get_msg(run.output, seq)
+            if out.subject != run.out_subject:
+                continue
+            record = json.loads(out.data)["record"]
+            if record not in in_time:
+                in_time[record] = (await js.get_msg(run.input, record)).time.timestamp()
+            lat.append(out.time.timestamp() - in_time[record])
+        lat.sort()
+        return (statistics.median(lat), lat[min(len(lat) - 1, int(len(lat) * 0.99))], len(lat),
+                achieved)
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(60)
+        await run.delete()
+
+
+def spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+    return (f"{fmt.format(statistics.median(values))} (min {fmt.format(min(values))}, "
+            f"max {fmt.format(max(values))}, {len(values)} runs)")
+
+
+async def main_async(ns) -> int:
+    import nats
+
+    load_start = os.getloadavg()
+    events, rules, what = load_inputs(ns)
+    print(f"sigcc serve benchmark: {what}; rules {rules}; batch {ns.batch}; "
+          f"load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} at start, "
+          f"{os.cpu_count()} cores", flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="sigcc-bench-serve-logs-"))
+    nc = await nats.connect(ns.nats)
+    js = nc.jetstream()
+    base, one, two = [], [], []
+    matches = 0
+    try:
+        for r in range(ns.runs):
+            rate, matches = scan_rate(events, rules)
+            base.append(rate)
+            one.append(await instances_rate(js, ns.nats, events, rules, 1, ns.batch, tmp))
+            two.append(await instances_rate(js, ns.nats, events, rules, 2, ns.batch, tmp))
+            print(f"  run {r + 1}: scan {base[-1]:,.0f} ev/s, one instance {one[-1]:,.0f} ev/s, "
+                  f"two {two[-1]:,.0f} ev/s (load {os.getloadavg()[0]:.2f})", flush=True)
+        half = statistics.median(one) / 2
+        lat = [await latency(js, ns.nats, events, rules, half, ns.batch, tmp, ns.latency_seconds)
+               for _ in range(ns.runs)]
+    finally:
+        await nc.close()
+    r1 = [o / b for o, b in zip(one, base)]
+    r2 = [t / o for t, o in zip(two, one)]
+    print(f"events {len(events):,}, matches per pass {matches:,}")
+    print(f"in-process scan rate        {spread(base)} events/s")
+    print(f"one instance via JetStream  {spread(one)} events/s")
+    print(f"two instances, one consumer {spread(two)} events/s")
+    print(f"one instance / scan         {spread(r1, '{:.2f}')}   target >= 0.60: "
+          f"{'met' if statistics.median(r1) >= 0.6 else 'NOT met'}")
+    print(f"two instances / one         {spread(r2, '{:.2f}')}   target >= 1.60: "
+          f"{'met' if statistics.median(r2) >= 1.6 else 'NOT met'}")
+    p50 = [x[0] * 1000 for x in lat]
+    p99 = [x[1] * 1000 for x in lat]
+    print(f"latency publish -> match published at {half:,.0f} events/s (50% of one instance's "
+          f"median; achieved {statistics.median([x[3] for x in lat]):,.0f}), over "
+          f"{lat[0][2]:,} matches per run: p50 {spread(p50, '{:.1f}')} ms, "
+          f"p99 {spread(p99, '{:.1f}')} ms")
+    end = os.getloadavg()
+    print(f"load average {end[0]:.2f} {end[1]:.2f} {end[2]:.2f} at the end "
+          "(other processes on this shared machine make the figures noisy)")
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--nats", default="nats://127.0.0.1:4222")
+    p.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    p.add_argument("--rules", default=None, help="rules or module (default: SigmaHQ Windows)")
+    p.add_argument("--events", type=int, default=None, help="use the first N events only")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--latency-seconds", type=float, default=5.0)
+    return asyncio.run(main_async(p.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
