@@ -17,6 +17,7 @@ tests of the file still run.
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 
 from sigcc.regtest.cases import OPS, Case, Lined, YamlError, error_case, read_yaml
@@ -67,7 +68,7 @@ def _corpus(base: Path, value):
         return None, "corpus must be a path or a list of paths (relative to this file)"
     paths = []
     for v in items:
-        p = Path(v) if Path(v).is_absolute() else base.parent / v
+        p = Path(os.path.normpath(v if Path(v).is_absolute() else base.parent / v))
         if not p.exists():
             return None, f"corpus {v!r} not found (looked for {p})"
         paths.append(str(p))

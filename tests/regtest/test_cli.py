@@ -7,7 +7,7 @@ import time
 import pytest
 
 from sigcc.cli import main
-from tests.conftest import SIGMA, needs_shared, rule_yaml
+from tests.conftest import EXAMPLES, SIGMA, needs_shared, rule_yaml
 from tests.regtest.test_junit import check_junit
 
 A = "00000000-0000-4000-8000-00000000000a"
@@ -93,6 +93,17 @@ def test_unwritable_junit_is_a_clear_error(repo, capsys):
     assert main(["test", f, "--rules", str(repo / "rules"), "--no-logsource",
                  "--junit", str(repo / "file" / "j.xml")]) == 1
     assert "--junit" in capsys.readouterr().err
+
+
+def test_the_example_expectations_pass(capsys):
+    """examples/rule-tests/logons.sigcc-test.yml, as docs/rule-ci.md shows it."""
+    code = main(["test", str(EXAMPLES / "rule-tests"), "--rules", str(EXAMPLES / "correlations")])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert [line.split(":")[0] for line in out.splitlines() if not line.startswith(" ")] == [
+        "PASS  password spraying fires on the spray", "PASS  every explicit-credential logon is seen",
+        "PASS  no brute force in a spray"]
+    assert f"{EXAMPLES / 'logs' / 'password_spray_security.jsonl'}:68" in out  # no '..' in it
 
 
 @needs_shared
