@@ -5,8 +5,8 @@ become diagnostics; the good rules go on to the backends. Known hostile inputs (
 expansion, nesting) have their own limit diagnostics (loader.py, grammar/builder.py); as a
 safety net for the unknown, any exception while loading one file or lowering, optimizing or
 emitting one document becomes that file's or rule's `internal-error` diagnostic (emitting:
-while the module is written, writer.build_module's on_error; with load_rules(check=True),
-as `sigcc validate` asks, while loading).
+with load_rules(emit=True), as a build and `sigcc validate` ask, in the process that loads
+the rule; each rule's code is made once).
 
 Correlation and filter documents (sigcc.correlation) are lowered like rules, in whichever
 process loads their file; after the merge, in the main process, the filters are ANDed onto
@@ -46,6 +46,7 @@ class CompileResult:
     correlations: list = field(default_factory=list)  # every correlation that lowered
     filters: list = field(default_factory=list)  # every filter that lowered
     plan: Plan = EMPTY_PLAN  # the correlations that run, resolved over `rules`
+    codes: list = field(default_factory=list)  # per rule, its RuleCode (load_rules(emit=True))
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -133,15 +134,16 @@ CHILD_SHARE = 0.45  # the worker's share of the files: it also pickles its resul
 
 
 def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OPTIONS, *,
-               optimize: bool = False, jobs: int | None = None, check: bool = False,
+               optimize: bool = False, jobs: int | None = None, emit: bool = False,
                correlation_options: CorrelationOptions = DEFAULT_CORRELATION_OPTIONS
                ) -> CompileResult:
     """Load and lower rules from files, directories, YAML texts or dicts.
 
     optimize: also run the optimization passes on every rule (what the Python backend
-    wants). check: also write each rule's Python code once and discard it, so that a rule
-    the Python backend cannot write is an internal-error diagnostic here (`sigcc validate`;
-    a build reports it while writing the module instead). jobs: processes to use; None picks 2 for a tree of PARALLEL_MIN_FILES files or
+    wants). emit: also make each rule's Python code (writer.rule_code) in the process that
+    loads it, into `CompileResult.codes` (what build_module assembles; `sigcc validate` makes
+    it only to report a rule the Python backend cannot write, as an internal-error
+    diagnostic). jobs: processes to use; None picks 2 for a tree of PARALLEL_MIN_FILES files or
     more where a single-threaded process can fork, else 1. A second process loads, lowers
     and optimizes the last part of the file list; results are merged in file order, so
     the result is the same whatever the number of processes. Filters are applied and
@@ -154,11 +156,11 @@ def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OP
         files = _only_files(sources)
         if files is not None and _jobs(jobs, len(files)) > 1:
             k = int(len(files) * (1 - CHILD_SHARE))
-            entries = _forked(files[:k], files[k:], options, (optimize, check))
+            entries = _forked(files[:k], files[k:], options, (optimize, emit))
         else:
-            entries = _entries(sources, options, (optimize, check))
+            entries = _entries(sources, options, (optimize, emit))
         result = _merge(entries)
-        _correlate(result, options, (optimize, check), correlation_options)
+        _correlate(result, options, (optimize, emit), correlation_options)
         return result
 
 
@@ -181,7 +183,7 @@ def _jobs(jobs: int | None, n_files: int) -> int:
 
 # An entry per file (its load diagnostics) and per document (its lowering):
 # (diagnostics, rule or None, files, is a document, is a correlation document,
-#  the lowered Correlation or Filter or None)
+#  the lowered Correlation or Filter or None, the rule's RuleCode or None)
 Entry = tuple
 
 
@@ -189,23 +191,24 @@ def _entries(sources, options: Options, optimize: tuple[bool, bool]) -> list[Ent
     out: list[Entry] = []
     counter = CompileResult()
     for doc in _documents(sources, counter, options):
-        out.append((counter.diagnostics, None, counter.files, False, False, None))
+        out.append((counter.diagnostics, None, counter.files, False, False, None, None))
         counter.diagnostics, counter.files = [], 0
         out.append(_document_entry(doc, options, optimize))
-    out.append((counter.diagnostics, None, counter.files, False, False, None))
+    out.append((counter.diagnostics, None, counter.files, False, False, None, None))
     return out
 
 
 def _document_entry(doc: Document, options: Options, optimize: tuple[bool, bool]) -> Entry:
-    """One document lowered (and optimized, and with check, its Python code emitted once);
-    `optimize` is (optimize, check) as load_rules was given them."""
-    from sigcc.backends.python.writer import check_rule
+    """One document lowered (and optimized, and with emit, its Python code made);
+    `optimize` is (optimize, emit) as load_rules was given them."""
+    from sigcc.backends.python.writer import rule_code
     from sigcc.compiler.passes import optimize_rule
 
     from sigcc.correlation import is_correlation, is_filter
     from sigcc.correlation.lower import lower_correlation, lower_filter
 
-    optimize, check = optimize
+    optimize, emit = optimize
+    code = None
     doing = "lowering this rule"
     try:
         if is_correlation(doc.data) or is_filter(doc.data):
@@ -213,23 +216,23 @@ def _document_entry(doc: Document, options: Options, optimize: tuple[bool, bool]
             doing = f"lowering this {'correlation' if corr else 'filter'}"
             lower = lower_correlation if corr else lower_filter
             ir, diags = lower(doc.data, doc.file, options, index=doc.index)
-            return (tuple(diags), None, 0, True, corr, ir)
+            return (tuple(diags), None, 0, True, corr, ir, None)
         lowered = lower_document(doc, options)
         rule = lowered.rule
         if rule is not None and optimize:
             doing = "optimizing this rule"
             rule = optimize_rule(rule)
-        if rule is not None and check:
+        if rule is not None and emit:
             doing = "generating this rule's Python code"
-            check_rule(rule, options)
+            code = rule_code(rule, options)
     except Exception as exc:  # the safety net: a bug must cost one rule, not the build
         data = doc.data
         rid, title = data.get("id"), data.get("title")
         diag = internal_error(exc, doing, Span(doc.file, doc.line),
                               str(rid) if isinstance(rid, (str, int)) else None,
                               str(title) if isinstance(title, str) else None)
-        return ((diag,), None, 0, True, is_correlation(doc.data), None)
-    return (lowered.diagnostics, rule, 0, True, False, None)
+        return ((diag,), None, 0, True, is_correlation(doc.data), None, None)
+    return (lowered.diagnostics, rule, 0, True, False, None, code)
 
 
 def _child(conn, files: list[str], options: Options, optimize: tuple[bool, bool]) -> None:
@@ -264,7 +267,7 @@ def _forked(mine: list[str], theirs: list[str], options: Options,
 def _merge(entries: list[Entry]) -> CompileResult:
     result = CompileResult()
     seen: dict[str, Span] = {}
-    for diagnostics, rule, files, is_document, is_correlation, ir in entries:
+    for diagnostics, rule, files, is_document, is_correlation, ir, code in entries:
         result.diagnostics.extend(diagnostics)
         result.files += files
         result.documents += is_document
@@ -281,15 +284,16 @@ def _merge(entries: list[Entry]) -> CompileResult:
         else:
             seen[rule.meta.id] = here
         result.rules.append(rule)
+        result.codes.append(code)
     return result
 
 
 def _correlate(result: CompileResult, options: Options, optimize: tuple[bool, bool],
                correlation_options: CorrelationOptions) -> None:
-    """Filters onto rules (a filtered rule is optimized, and checked, again, as a whole),
+    """Filters onto rules (a filtered rule is optimized, and its code made, again, as a whole),
     then the correlations resolved into result.plan."""
-    optimize, check = optimize
-    from sigcc.backends.python.writer import check_rule
+    optimize, emit = optimize
+    from sigcc.backends.python.writer import rule_code
     from sigcc.compiler.passes import optimize_rule
     from sigcc.correlation.filters import apply_filters
     from sigcc.correlation.resolve import resolve
@@ -297,21 +301,22 @@ def _correlate(result: CompileResult, options: Options, optimize: tuple[bool, bo
     if result.filters:
         filtered, diags = apply_filters(result.rules, result.filters)
         result.diagnostics.extend(diags)
-        rules = []
-        for old, new in zip(result.rules, filtered):
+        rules, codes = [], []
+        for old, new, code in zip(result.rules, filtered, result.codes):
             if new is not old:
                 try:
                     if optimize:
                         new = optimize_rule(new)
-                    if check:
-                        check_rule(new, options)
+                    if emit:
+                        code = rule_code(new, options)
                 except Exception as exc:  # the safety net: the rule is kept without it
                     result.diagnostics.append(internal_error(
                         exc, "applying a filter to this rule", Span(old.meta.file, old.meta.line),
                         old.meta.id, old.meta.title))
                     new = old
             rules.append(new)
-        result.rules = rules
+            codes.append(code)
+        result.rules, result.codes = rules, codes
     if result.correlations:
         plan, diags = resolve(result.rules, result.correlations, correlation_options)
         result.diagnostics.extend(diags)

@@ -312,8 +312,8 @@ def test_an_exception_in_one_rule_is_its_diagnostic(tmp_path, monkeypatch, where
 
 
 def test_validate_reports_a_rule_the_python_backend_cannot_write(tmp_path, monkeypatch):
-    """A build writes each rule's code once, in the writer; `sigcc validate` (load_rules with
-    check=True) emits it too, so the same rule is reported there, and only there."""
+    """A build and `sigcc validate` (load_rules with emit=True) make each rule's code while
+    loading, so the same rule is reported by both; plain loading (queries) does not."""
     from sigcc.backends.python import emitter
 
     special = RULE.replace("Image|endswith: '\\whoami.exe'", "Boom: x")
@@ -321,7 +321,7 @@ def test_validate_reports_a_rule_the_python_backend_cannot_write(tmp_path, monke
     monkeypatch.setattr(emitter.Emitter, "match", _failing(
         emitter.Emitter.match, lambda self, m: m.field == "Boom"))
     assert not load_rules(sources).errors  # loading alone (queries) does not emit Python
-    [d] = load_rules(sources, check=True).errors
+    [d] = load_rules(sources, emit=True).errors
     assert (d.code, d.rule_id) == ("internal-error", RID)
     assert "generating this rule's Python code" in d.message
 

@@ -7,11 +7,12 @@ Expressions read field values through the per-event caches `lc` (lower-cased tex
 Nesting is bounded per function: CPython's parser refuses an expression nested ~200
 parentheses deep (and runs out of parser stack earlier: `MemoryError` at import), so an
 And/Or/Not nested more than MAX_NESTING levels inside one function body is emitted as a
-helper function `_d<n>(ev, lc, tc)` of its own, called in its place. Generated code then
+helper function `_d<n><owner>(ev, lc, tc)` of its own, called in its place. Generated code then
 imports at any depth the compiler accepts (Options.max_depth bounds the condition).
 """
 from __future__ import annotations
 
+import hashlib
 import math
 
 from sigcc.compiler import patterns
@@ -27,36 +28,30 @@ MAX_INLINE_CONTAINS = 64  # past this many `in` tests on one value, one Aho-Cora
 
 
 class Constants:
-    """Module-level constants, deduplicated by their defining source text; it also numbers
-    the module's helper functions (`_d<n>`, see MAX_NESTING)."""
+    """Module-level constants, deduplicated by their defining source text, and named by it
+    (`_RX_<12 hex digits of its SHA-1>`): a name never depends on what else the module holds,
+    so one rule's code is the same text in any module (the build cache reuses it). It also
+    numbers the helper functions of one owner (`_d<n><owner>`, see MAX_NESTING)."""
 
-    def __init__(self) -> None:
+    def __init__(self, owner: str = "") -> None:
         self.by_source: dict[str, str] = {}
+        self.owner = owner
         self.helpers = 0
 
     def helper_name(self) -> str:
         self.helpers += 1
-        return f"_d{self.helpers - 1}"
+        return f"_d{self.helpers - 1}{self.owner}"
 
     def add(self, prefix: str, source: str) -> str:
         name = self.by_source.get(source)
         if name is None:
-            name = f"_{prefix}{len(self.by_source)}"
+            name = f"_{prefix}_{hashlib.sha1(source.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
             self.by_source[source] = name
         return name
 
-    def lines(self) -> list[str]:
-        return [f"{name} = {source}" for source, name in self.by_source.items()]
-
-    def mark(self) -> tuple[int, int]:
-        """The state to go back to if what is emitted next is abandoned (`rollback`)."""
-        return len(self.by_source), self.helpers
-
-    def rollback(self, mark: tuple[int, int]) -> None:
-        """Forget the constants and helper numbers added since `mark` (insertion order)."""
-        n, self.helpers = mark
-        while len(self.by_source) > n:
-            self.by_source.popitem()
+    def pairs(self) -> list[tuple[str, str]]:
+        """(name, defining source) in the order first used."""
+        return [(name, source) for source, name in self.by_source.items()]
 
 
 def _keyword_text(t) -> str | None:

@@ -5,9 +5,12 @@ Values reach the text only through the `py` filter (`repr`). While writing, a li
 recorded: generated line -> (rule file, rule line); it is stored in the module as LINEMAP_JSON
 so tracebacks and explanations can point back to the rule (Ruleset.linemap).
 
-With `Options.optimize`, rules go through the passes first (compiler/passes), a search
-expression that several rules share is emitted once (`_s<n>`), and repeated field reads in
-a function are bound to locals. The module also carries, per rule, the literals of the
+Each rule's code is made on its own (`rule_code` -> RuleCode: text with a placeholder for
+the rule's index, constants named by their text), in the process that loaded the rule or
+from the build cache (compiler/cache.py), and `assemble` puts the codes together; so a
+module is the same text however its rules' codes were made. With `Options.optimize`, rules
+go through the passes first (compiler/passes), a search body that several rules have is
+emitted once (`_s_<hash>`), and repeated field reads in a function are bound to locals. The module also carries, per rule, the literals of the
 prefilter and, per logsource, its dispatch key spec (compiler/prefilter.py, dispatch.py).
 A rule's `name` (what correlations may refer to it by) is in its RULES_JSON line when it has
 one. A resolved correlation plan is module data too: CORRELATIONS_JSON, one JSON line per
@@ -16,6 +19,7 @@ text is what it was before correlations existed.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +32,6 @@ from sigcc.compiler.dispatch import dispatch_fields, dispatch_spec
 from sigcc.compiler.ir import Expr, RuleIR
 from sigcc.compiler.logsources import logsource_condition
 from sigcc.compiler.passes import optimize_rule
-from sigcc.compiler.passes.share import shared_searches
 from sigcc.compiler.prefilter import required_literals
 from sigcc.correlation.serial import plan_lines
 from sigcc.options import Options
@@ -47,45 +50,54 @@ _ENV = jinja2.Environment(
 _ENV.filters["py"] = repr
 
 
+SLOT = "\x01"  # stands for the rule's index in RuleCode text (see RuleCode)
+
+
 @dataclass
-class _Rule:
-    meta: object
-    code: str
-    fn: str
-    searches: list
-    logsource: tuple
-    ls_index: int
-    condition: str
-    line_marks: list  # (function name, file, line)
-    literals: tuple | None  # prefilter: (field, lower-cased literal) pairs, one must occur
+class SearchCode:
+    name: str  # the search identifier
+    line: int
+    fn: str  # the rule's own name for its function (with SLOT)
+    lines: list[str]  # its function(s), helpers first, each from a blank line
+    body: str | None  # its function's body, when it may be shared (no helpers): the key
+    defined: list[str]  # the functions `lines` define
+
+
+@dataclass
+class RuleCode:
+    """What one rule contributes to a module, independent of the module: its code with SLOT
+    where its index goes (`_r<SLOT>_sel` becomes `_r12_sel`), the constants it uses (named by
+    their text), its RULES_JSON row and its logsource key. Rule text reaches code only
+    through repr(), which writes a control character such as SLOT as an escape, so a raw
+    SLOT is only ever this placeholder. Made once per rule (in the process that loaded
+    it, or from the build cache), assembled into modules by `assemble`."""
+
+    head: list[str]
+    searches: list[SearchCode]
+    cond: list[str]
+    cond_defined: list[str]
+    cond_line: int
+    consts: list[tuple[str, str]]
+    row: dict
+    logsource_key: str
 
     @property
-    def json(self) -> str:
-        """The rule's RULES_JSON line: metadata, search names, logsource index, literals."""
-        m = self.meta
-        row = {
-            "id": m.id, "title": m.title, "level": m.level, "status": m.status,
-            "tags": m.tags, "logsource": self.logsource, "references": m.references,
-            "file": m.file, "line": m.line, "condition": self.condition,
-            "logsource_index": self.ls_index, "searches": [name for name, _ in self.searches],
-            "literals": self.literals}
-        if m.name is not None:  # (only then: modules of rules without names are unchanged)
-            row["name"] = m.name
-        return orjson.dumps(row).decode() + "\n"
+    def file(self) -> str:
+        return self.row["file"]
 
 
-def _fn_name(index: int, search: str, j: int) -> str:
+def _fn_name(search: str, j: int) -> str:
     # `_r<index>_<digit>...` for the others: an identifier never starts with a digit, so the
     # two kinds cannot collide (`_r0_s1` could be search 's1' as well as the 2nd of 'a-b', 'x.y').
     if search.isidentifier() and search.isascii():
-        return f"_r{index}_{search}"
-    return f"_r{index}_{j}"
+        return f"_r{SLOT}_{search}"
+    return f"_r{SLOT}_{j}"
 
 
 def _function(name: str, comment: str, e: Expr, emitter: Emitter,
-              hoist: bool) -> tuple[list[str], list[str]]:
+              hoist: bool) -> tuple[list[str], list[str], list[str]]:
     """The lines of function `name` returning `e`, after the helper functions its deep parts
-    became (see emitter.MAX_NESTING), and the names of all of them."""
+    became (see emitter.MAX_NESTING); the names of all of them; the body of `name`."""
     body = emitter.body(e, hoist)
     lines, names = [], []
     for helper, helper_body in emitter.take_helpers():
@@ -95,89 +107,92 @@ def _function(name: str, comment: str, e: Expr, emitter: Emitter,
         names.append(helper)
     lines += ["", f"def {name}({Emitter.ARGS}):", f"    # {comment}"]
     lines += [f"    {line}" for line in body]
-    return lines, names + [name]
+    return lines, names + [name], body
 
 
-def _rule_code(index: int, rule: RuleIR, consts: Constants, shared: dict[Expr, str],
-               hoist: bool) -> _Rule:
+def rule_code(rule: RuleIR, options: Options) -> RuleCode:
+    """One rule's RuleCode (`rule` as it goes into the module: optimized already if
+    options.optimize)."""
     m = rule.meta
-    names = {s.name: (shared and shared.get(s.expr)) or _fn_name(index, s.name, j)
-             for j, s in enumerate(rule.searches)}  # (hashing an expression is not free)
+    hoist = options.optimize
+    consts = Constants(owner=f"_r{SLOT}")
+    names = {s.name: _fn_name(s.name, j) for j, s in enumerate(rule.searches)}
     emitter = Emitter(consts, ref_call=lambda n: f"{names[n]}({Emitter.ARGS})")
-    lines = [f"# rule {m.id!r}: {m.title!r}", f"# from {m.file!r}, line {m.line}"]
-    marks = []
+    searches = []
     for s in rule.searches:
         fn = names[s.name]
-        if shared and s.expr in shared:
-            lines += ["", f"# search {s.name!r}, line {s.line}: shared, {fn}"]
-            continue
-        code, defined = _function(fn, f"search {s.name!r}, line {s.line}", s.expr, emitter, hoist)
-        lines += code
-        marks += [(f, m.file, s.line) for f in defined]
-    fn = f"_r{index}"
-    code, defined = _function(fn, f"condition {rule.condition_text!r}, line {rule.condition_line}",
-                              rule.condition, emitter, hoist)
-    lines += code + [""]
-    marks += [(f, m.file, rule.condition_line) for f in defined]
+        lines, defined, body = _function(fn, f"search {s.name!r}, line {s.line}", s.expr,
+                                         emitter, hoist)
+        key = "\n".join(body)
+        searches.append(SearchCode(s.name, s.line, fn, lines, None if SLOT in key else key,
+                                   defined))
+    cond, cond_defined, _ = _function(
+        f"_r{SLOT}", f"condition {rule.condition_text!r}, line {rule.condition_line}",
+        rule.condition, emitter, hoist)
     ls = m.logsource
-    return _Rule(m, "\n".join(lines), fn, [(s.name, names[s.name]) for s in rule.searches],
-                 (ls.product, ls.category, ls.service), 0, rule.condition_text, marks,
-                 required_literals(rule))
+    row = {
+        "id": m.id, "title": m.title, "level": m.level, "status": m.status,
+        "tags": m.tags, "logsource": (ls.product, ls.category, ls.service),
+        "references": m.references, "file": m.file, "line": m.line,
+        "condition": rule.condition_text, "logsource_index": None,
+        "searches": [s.name for s in rule.searches], "literals": required_literals(rule)}
+    if m.name is not None:  # (only then: modules of rules without names are unchanged)
+        row["name"] = m.name
+    orjson.dumps(row)  # (its metadata must serialise: a failure is this rule's, here)
+    return RuleCode([f"# rule {m.id!r}: {m.title!r}", f"# from {m.file!r}, line {m.line}"],
+                    searches, cond, cond_defined, rule.condition_line, consts.pairs(), row,
+                    rule.logsource_key)
 
 
 def check_rule(rule: RuleIR, options: Options) -> None:
-    """Emit one rule alone, as build_module would (without cross-rule sharing), and discard
-    the text: `sigcc validate` calls this for every rule (load_rules(check=True)), so that a
-    rule this backend cannot write is reported there too. A build needs no such check:
-    build_module's `on_error` reports such a rule and leaves it out."""
-    _rule_code(0, rule, Constants(), {}, options.optimize).json
-
-
-def _shared_code(rules: list[RuleIR], consts: Constants) -> tuple[dict[Expr, str], list[str], list]:
-    """Search expressions used by more than one rule: one function each, `_s<n>`."""
-    uses = shared_searches(rules)
-    first = {}
-    for r in rules:
-        for s in r.searches:
-            first.setdefault(s.expr, (r.meta, s))
-    names, lines, marks = {}, [], []
-    for e, n in uses.items():
-        if n < 2:
-            continue
-        meta, s = first[e]
-        name = f"_s{len(names)}"
-        mark = consts.mark()
-        try:
-            code, defined = _function(name, f"shared by {n} searches; first: rule {meta.id!r} "
-                                            f"search {s.name!r}, {meta.file!r} line {s.line}", e,
-                                      Emitter(consts), True)
-        except Exception:  # not shared then: each rule using it meets the error itself
-            consts.rollback(mark)
-            continue
-        names[e] = name
-        lines += code
-        marks += [(f, meta.file, s.line) for f in defined]
-    return names, lines, marks
+    """Make one rule's code and discard it (what `sigcc validate` does for every rule)."""
+    rule_code(rule, options)
 
 
 def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = False,
-                 plan=None, on_error=None) -> str:
+                 plan=None, on_error=None, codes: list | None = None) -> str:
     """Generate the module source for `rules` (in the given order); `optimized`: the rules
     went through the passes already (load_rules(optimize=True)); `plan`: the resolved
-    correlations (CompileResult.plan), written as CORRELATIONS_JSON.
+    correlations (CompileResult.plan), written as CORRELATIONS_JSON; `codes`: their
+    RuleCodes where made already (load_rules(emit=True): CompileResult.codes).
 
-    `on_error(rule, exc)`: called for a rule whose code cannot be written (a bug in this
+    `on_error(rule, exc)`: called for a rule whose code cannot be made (a bug in this
     backend), which is then left out of the module, as if it were not given; without it,
-    the exception propagates. (Each rule's code is written once, here: the build does not
-    emit it beforehand as a check.)"""
-    if on_error is not None:  # leave out what cannot even be indexed, before anything
-        rules = _writable(rules, lambda r: r.logsource_key, on_error)
-    if options.optimize and not optimized:
-        rules = [optimize_rule(r) for r in rules]
-    consts = Constants()
-    ls_keys = sorted({r.logsource_key for r in rules})
+    the exception propagates."""
+    if codes is None or len(codes) != len(rules):
+        codes = [None] * len(rules)
+    made = []
+    for rule, code in zip(rules, codes):
+        if code is None:
+            try:
+                if options.optimize and not optimized:
+                    rule = optimize_rule(rule)
+                code = rule_code(rule, options)
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                on_error(rule, exc)
+                continue
+        made.append(code)
+    return assemble(made, options, plan)
+
+
+@dataclass
+class _Rendered:  # what the module template reads of a rule
+    code: str
+    fn: str
+    searches: list
+    json: str
+
+
+def assemble(codes: list[RuleCode], options: Options, plan=None) -> str:
+    """The module of these rules' codes, in this order. With options.optimize, a search body
+    that several rules have is one function `_s_<hash of the body>`, and each such rule's
+    search is that function under its own name."""
+    ls_keys = sorted({c.logsource_key for c in codes})
     ls_index = {k: i for i, k in enumerate(ls_keys)}
-    ls_emitter = Emitter(consts)
+    ls_consts = Constants()
+    ls_emitter = Emitter(ls_consts)
     logsources = []
     key_fields = dispatch_fields(options.field_names)
     for k in ls_keys:
@@ -186,45 +201,65 @@ def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = Fal
                            "dispatch": dispatch_spec(cond, key_fields)})
     if ls_emitter.helpers:  # (the table's conditions are three levels deep)
         raise AssertionError("a logsource condition nested past emitter.MAX_NESTING")
-    shared, shared_lines, shared_marks = (_shared_code(rules, consts) if options.optimize
-                                          else ({}, [], []))
+    consts: dict[str, str] = {}
+    for name, source in ls_consts.pairs() + [p for c in codes for p in c.consts]:
+        if consts.setdefault(name, source) != source:  # 48 bits of SHA-1: never seen
+            raise AssertionError(f"two constants named {name}")
+    shared, shared_lines, marks = _shared(codes) if options.optimize else ({}, [], [])
     rendered = []
-    for rule in rules:
-        mark = consts.mark()
-        try:
-            r = _rule_code(len(rendered), rule, consts, shared, options.optimize)
-            r.ls_index = ls_index[rule.logsource_key]
-            r.json  # (the RULES_JSON line: its metadata must serialise too)
-        except Exception as exc:
-            if on_error is None:
-                raise
-            consts.rollback(mark)
-            on_error(rule, exc)
-            continue
-        rendered.append(r)
+    for i, c in enumerate(codes):
+        slot = str(i)
+        lines = list(c.head)
+        for s in c.searches:
+            fn = s.fn.replace(SLOT, slot)
+            name = shared.get(s.body) if s.body is not None else None
+            if name is not None:
+                lines += ["", f"# search {s.name!r}, line {s.line}: shared, {name}",
+                          f"{fn} = {name}"]
+                continue
+            lines += s.lines
+            marks += [(f.replace(SLOT, slot), c.file, s.line) for f in s.defined]
+        lines += c.cond
+        lines.append("")
+        marks += [(f.replace(SLOT, slot), c.file, c.cond_line) for f in c.cond_defined]
+        row = dict(c.row)
+        row["logsource_index"] = ls_index[c.logsource_key]
+        rendered.append(_Rendered("\n".join(lines).replace(SLOT, slot), f"_r{slot}",
+                                  [(s.name, s.fn.replace(SLOT, slot)) for s in c.searches],
+                                  orjson.dumps(row).decode() + "\n"))
     text = _ENV.get_template("module.py.j2").render(
         version=__version__, format=FORMAT, options=options.runtime_flags(),
-        helpers=HELPERS, constants=consts.lines(), logsources=logsources, rules=rendered,
-        shared="\n".join(shared_lines), dispatch_fields=key_fields,
-        correlations=plan_lines(plan) if plan is not None else [])
-    return text + _linemap(text, rendered, shared_marks)
+        helpers=HELPERS, constants=[f"{n} = {src}" for n, src in consts.items()],
+        logsources=logsources, rules=rendered, shared="\n".join(shared_lines),
+        dispatch_fields=key_fields, correlations=plan_lines(plan) if plan is not None else [])
+    return text + _linemap(text, marks)
 
 
-def _writable(rules: list[RuleIR], probe, on_error) -> list[RuleIR]:
-    out = []
-    for r in rules:
-        try:
-            probe(r)
-        except Exception as exc:
-            on_error(r, exc)
+def _shared(codes: list[RuleCode]) -> tuple[dict[str, str], list[str], list]:
+    """Search bodies that more than one search has: one function each, `_s_<hash>`."""
+    uses: dict[str, int] = {}
+    first: dict[str, tuple[RuleCode, SearchCode]] = {}
+    for c in codes:
+        for s in c.searches:
+            if s.body is not None:
+                uses[s.body] = uses.get(s.body, 0) + 1
+                first.setdefault(s.body, (c, s))
+    names, lines, marks = {}, [], []
+    for body, n in uses.items():
+        if n < 2:
             continue
-        out.append(r)
-    return out
+        c, s = first[body]
+        name = names[body] = f"_s_{hashlib.sha1(body.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+        lines += ["", f"def {name}({Emitter.ARGS}):",
+                  f"    # shared by {n} searches; first: rule {c.row['id']!r} search "
+                  f"{s.name!r}, {c.file!r} line {s.line}"]
+        lines += [f"    {line}" for line in body.split("\n")]
+        marks.append((name, c.file, s.line))
+    return names, lines, marks
 
 
-def _linemap(text: str, rules: list[_Rule], shared_marks: list) -> str:
+def _linemap(text: str, marks: list) -> str:
     """LINEMAP_JSON: [generated line, rule file, rule line] for every generated function."""
-    marks = [m for r in rules for m in r.line_marks] + shared_marks
     where = {f"def {fn}(": (file, line) for fn, file, line in marks}
     rows = []
     for n, line in enumerate(text.split("\n"), 1):

@@ -6,7 +6,7 @@ from sigcc.runtime.helpers import ABSENT, ALL_VALUES, ALL_TEXT, STR_TEXT, Multi,
 SIGCC_FORMAT = 2
 OPTIONS = {'collapse_whitespace': False, 'field_names': 'sensitive', 'logsource': 'windows', 'dispatch': True, 'prefilter': True, 'regex_timeout': 0.5}
 
-_GLOB0 = regex('.*\\.vb.', 's', OPTIONS['regex_timeout'])
+_GLOB_fb4692e8da47 = regex('.*\\.vb.', 's', OPTIONS['regex_timeout'])
 
 # --- logsource conditions: an event is only tested against rules whose logsource it is ---
 
@@ -36,7 +36,7 @@ def _r1_0(ev, lc, tc):
 def _r1_1(ev, lc, tc):
     # search 'sel.dot', line 24
     _v0 = lc['TargetFilename']
-    return _v0.endswith('.lnk') or fullmatch(_GLOB0, _v0)
+    return _v0.endswith('.lnk') or fullmatch(_GLOB_fb4692e8da47, _v0)
 
 def _r1__excluded(ev, lc, tc):
     # search '_excluded', line 28

@@ -6,9 +6,9 @@ from sigcc.runtime.helpers import ABSENT, ALL_VALUES, ALL_TEXT, STR_TEXT, Multi,
 SIGCC_FORMAT = 2
 OPTIONS = {'collapse_whitespace': False, 'field_names': 'sensitive', 'logsource': 'windows', 'dispatch': True, 'prefilter': True, 'regex_timeout': 0.5}
 
-_GLOB0 = regex('.*mimi.*katz.*', 's', OPTIONS['regex_timeout'])
-_RX1 = regex('\\b(dump|lsa)::[a-z]+', 'i', OPTIONS['regex_timeout'])
-_GLOB2 = regex('Admin.', 's', OPTIONS['regex_timeout'])
+_GLOB_fa94f975875f = regex('.*mimi.*katz.*', 's', OPTIONS['regex_timeout'])
+_RX_84a53a2d0d48 = regex('\\b(dump|lsa)::[a-z]+', 'i', OPTIONS['regex_timeout'])
+_GLOB_291cc223d2dd = regex('Admin.', 's', OPTIONS['regex_timeout'])
 
 # --- logsource conditions: an event is only tested against rules whose logsource it is ---
 
@@ -22,11 +22,11 @@ def _ls0(ev, lc, tc):
 
 def _r0_keywords(ev, lc, tc):
     # search 'keywords', line 9
-    return 'sekurlsa::' in lc[STR_TEXT] or fullmatch(_GLOB0, lc[ALL_VALUES])
+    return 'sekurlsa::' in lc[STR_TEXT] or fullmatch(_GLOB_fa94f975875f, lc[ALL_VALUES])
 
 def _r0_selection_re(ev, lc, tc):
     # search 'selection_re', line 12
-    return search(_RX1, tc['CommandLine']) and fullmatch(_GLOB2, tc['TargetName'])
+    return search(_RX_84a53a2d0d48, tc['CommandLine']) and fullmatch(_GLOB_291cc223d2dd, tc['TargetName'])
 
 def _r0_selection_b64(ev, lc, tc):
     # search 'selection_b64', line 15

@@ -6,8 +6,8 @@ from sigcc.runtime.helpers import ABSENT, ALL_VALUES, ALL_TEXT, STR_TEXT, Multi,
 SIGCC_FORMAT = 2
 OPTIONS = {'collapse_whitespace': False, 'field_names': 'sensitive', 'logsource': 'windows', 'dispatch': True, 'prefilter': True, 'regex_timeout': 0.5}
 
-_NET0 = network('10.0.0.0/8')
-_NET1 = network('fe80::/10')
+_NET_f3794ef33fcc = network('10.0.0.0/8')
+_NET_8db944fa2590 = network('fe80::/10')
 
 # --- logsource conditions: an event is only tested against rules whose logsource it is ---
 
@@ -22,7 +22,7 @@ def _ls0(ev, lc, tc):
 def _r0_selection(ev, lc, tc):
     # search 'selection', line 9
     _v0 = tc['DestinationIp']
-    return (lc['DestinationPort'] == '445' or lc['DestinationPort'] == '3389') and lc['Initiated'] == 'true' and (in_network(_NET0, _v0) or in_network(_NET1, _v0))
+    return (lc['DestinationPort'] == '445' or lc['DestinationPort'] == '3389') and lc['Initiated'] == 'true' and (in_network(_NET_f3794ef33fcc, _v0) or in_network(_NET_8db944fa2590, _v0))
 
 def _r0_big(ev, lc, tc):
     # search 'big', line 15
