@@ -43,10 +43,11 @@ def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
     """
     sources = _existing(sources)
     with gc_paused():
-        result = _build.load_rules(sources, options, optimize=options.optimize, jobs=jobs)
+        result = _build.load_rules(sources, options, optimize=options.optimize, jobs=jobs,
+                                   emit=True)
         failed: list = []
         text = _write(result.rules, options, optimized=options.optimize, plan=result.plan,
-                      on_error=lambda rule, exc: failed.append((rule, exc)))
+                      codes=result.codes, on_error=lambda rule, exc: failed.append((rule, exc)))
         if failed:  # a rule the backend could not write: its diagnostic, and left out
             _leave_out(result, failed, options)
             if result.correlations:  # resolved again without it: the module's plan too
@@ -67,7 +68,9 @@ def _leave_out(result: CompileResult, failed: list, options: Options) -> None:
         m = rule.meta
         result.diagnostics.append(internal_error(exc, "generating this rule's Python code",
                                                  Span(m.file, m.line), m.id, m.title))
-    result.rules = [r for r in result.rules if id(r) not in gone]
+    kept = [(r, c) for r, c in zip(result.rules, result.codes or [None] * len(result.rules))
+            if id(r) not in gone]
+    result.rules, result.codes = [r for r, _ in kept], [c for _, c in kept]
     if result.correlations:
         result.skipped_correlations += len(result.plan.steps)
         result.plan, diags = resolve(result.rules, result.correlations)

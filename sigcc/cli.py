@@ -130,7 +130,7 @@ def cmd_build(ns) -> int:
 def cmd_validate(ns) -> int:
     from sigcc.compiler.build import load_rules
 
-    result = load_rules(ns.rules, _options(ns), check=True)
+    result = load_rules(ns.rules, _options(ns), emit=True)
     diags = list(result.diagnostics) + _empty_files(ns.rules, result)
     _print_diagnostics(diags, sys.stdout, ns.format, show_warnings=not ns.quiet)
     if ns.format == "text":
