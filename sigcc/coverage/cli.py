@@ -3,8 +3,9 @@
 Writes the ATT&CK Navigator layer (-o FILE, default attack-layer.json; `-o -`: stdout) and
 prints the counts per tactic (stdout; stderr when the layer goes to stdout).
 
-Exit status: 0 the layer was written; 1 nothing to count (no rules loaded, or the filters
-left none), a bad --status/--min-level, or the layer file could not be written.
+Exit status: 0 the layer was written; 1 a RULES path that does not exist, nothing to count
+(no rules loaded, or the filters left none), a bad --status/--min-level, or the layer file
+could not be written.
 """
 from __future__ import annotations
 
@@ -54,10 +55,11 @@ def cmd_coverage(ns) -> int:
     except FilterError as exc:
         print(f"sigcc: {exc}", file=sys.stderr)
         return 1
+    missing = [p for p in ns.rules if not Path(p).exists()]
+    if missing:
+        print(f"sigcc coverage: {missing[0]}: no such rule file or directory", file=sys.stderr)
+        return 1
     result = load_rules(ns.rules, _options(ns))
-    for d in result.diagnostics:
-        if d.code == "no-such-path":
-            print(d.render(), file=sys.stderr)
     refs = rule_refs(result)
     if result.failed_documents:
         print(f"sigcc coverage: {result.failed_documents} rule(s) with errors are not counted "

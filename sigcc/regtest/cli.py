@@ -1,13 +1,15 @@
 """`sigcc test`: the subcommand (registered by sigcc/cli.py's build_parser via `register`).
 
 Exit status: 0 every case passed (warnings and skipped cases allowed); 1 a case failed or
-could not run, no case was found, or there were no rules to test with (or a build-time
-switch a prebuilt module was not built with); 3 an internal error (sigcc/cli.py's main).
+could not run, no case was found, a --rules path does not exist, there were no rules to
+test with, a build-time switch a prebuilt module was not built with, the --junit file
+could not be written, or the run was interrupted; 3 an internal error (sigcc/cli.py's main).
 """
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 from sigcc.regtest.runner import UNEXPECTED
 
@@ -57,6 +59,11 @@ def cmd_test(ns) -> int:
     if not cases:
         print("sigcc test: no test cases found", file=sys.stderr)
         return 1
+    missing = [p for p in ns.rules if not Path(p).exists()]
+    if missing:
+        print(f"sigcc test: --rules {missing[0]}: no such rule file, directory or module",
+              file=sys.stderr)
+        return 1
     options = _options(ns)
     try:
         sets, diags = _load_ruleset(ns.rules, options, ns)
@@ -82,8 +89,12 @@ def cmd_test(ns) -> int:
         elif not (ns.quiet and r.status in ("passed", "skipped")):
             out.write(text_lines(r))
 
-    results = run(cases, sets, options, diags, ns.unexpected,
-                  CorrelationOptions(timestamp_field=ns.timestamp_field), on_result=show)
+    try:
+        results = run(cases, sets, options, diags, ns.unexpected,
+                      CorrelationOptions(timestamp_field=ns.timestamp_field), on_result=show)
+    except KeyboardInterrupt:
+        print("sigcc test: interrupted (no JUnit file written)", file=sys.stderr)
+        return 1
     if ns.junit:
         try:
             junit.write(ns.junit, results, list(dict.fromkeys(ns.paths)))

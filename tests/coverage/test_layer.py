@@ -252,6 +252,9 @@ def test_cli_bad_input(rule_dir, tmp_path, capsys):
     assert main(["coverage", str(rule_dir), "-o", str(tmp_path / "l.json"),
                  "--min-level", "critical"]) == 1
     assert "nothing to count (the filters left none of the 4 rules)" in capsys.readouterr().err
+    assert main(["coverage", str(rule_dir), str(tmp_path / "nope")]) == 1
+    assert capsys.readouterr().err == (f"sigcc coverage: {tmp_path / 'nope'}: no such rule file "
+                                       "or directory\n")
     (tmp_path / "f").write_text("")
     assert main(["coverage", str(rule_dir), "-o", str(tmp_path / "f" / "l.json")]) == 1
     assert "cannot write" in capsys.readouterr().err

@@ -87,6 +87,13 @@ def test_nothing_to_test_with(repo, capsys):
     assert "no rules to test with" in capsys.readouterr().err
 
 
+def test_missing_rule_paths_are_named(repo, capsys):
+    f = _expect(repo, f"  - rule: {A}\n    exactly: 2\n")
+    assert main(["test", f, "--rules", str(repo / "rules"), "--rules", str(repo / "nope")]) == 1
+    assert capsys.readouterr().err == (f"sigcc test: --rules {repo / 'nope'}: no such rule file, "
+                                       "directory or module\n")
+
+
 def test_unwritable_junit_is_a_clear_error(repo, capsys):
     f = _expect(repo, f"  - rule: {A}\n    exactly: 2\n")
     (repo / "file").write_text("")
