@@ -55,7 +55,8 @@ def resolve_pipelines(names: Sequence[str | pl.Pipeline] | None, target_backend,
 def to_query(rules: Iterable | CompileResult | Sequence[RuleIR], target: str = "splunk",
              pipelines: Sequence[str | pl.Pipeline] | None = None,
              options: Options = DEFAULT_OPTIONS, *, default_pipelines: bool = True,
-             settings: Mapping[str, object] | None = None) -> list[QueryResult]:
+             settings: Mapping[str, object] | None = None,
+             timestamp_field: str | None = None) -> list[QueryResult]:
     """One QueryResult per rule (and one per rule that failed to compile).
 
     rules      rule files, directories, YAML texts or dicts (as `load_rules` takes them), a
@@ -65,6 +66,8 @@ def to_query(rules: Iterable | CompileResult | Sequence[RuleIR], target: str = "
     pipelines  built-in pipeline names or pipeline YAML paths, added to the target's defaults
                (`windows-logsources`, `windows-field-aliases`) unless default_pipelines=False
     settings   backend settings, e.g. {"table": "events"} or {"keyword_columns": [...]} for SQL
+    timestamp_field  the field correlation queries read event times from (ISO 8601 text in
+               SQL; default: splunk `_time`, kql `TimeGenerated`, SQL `TimeCreated_SystemTime`)
     Unknown targets, settings and pipelines raise ValueError (they concern every rule).
     """
     be = backend(target, settings)
@@ -80,13 +83,9 @@ def to_query(rules: Iterable | CompileResult | Sequence[RuleIR], target: str = "
         out.append(QueryResult(d.rule_id, d.title, None, target, None, d))
     for rule in compiled.rules:
         out.append(convert_one(be, chosen, rule, target, options))
-    for c in getattr(compiled, "correlations", ()):  # never silently left out
-        err = Diagnostic("unsupported-feature",
-                         f"correlation rules ({c.type}) cannot be converted to {target} queries yet",
-                         c.span, c.id, c.title,
-                         "use 'sigcc scan', which runs correlations; its base rules convert "
-                         "on their own")
-        out.append(QueryResult(c.id, c.title, c.level, target, None, err))
+    if getattr(compiled, "correlations", ()):  # never silently left out
+        from sigcc.correlation.queries import correlation_results
+        out.extend(correlation_results(compiled, be, chosen, target, options, timestamp_field))
     return out
 
 
