@@ -41,6 +41,7 @@ class CorpusRun:
     titles: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
     rule_errors: list = field(default_factory=list)
+    uncounted: list = field(default_factory=list)  # what correlations could not use, in words
     seconds: float = 0.0
 
     def add(self, rule_id: str, title: str, ref) -> None:
@@ -108,13 +109,19 @@ class _Rules:
 
 
 def run_corpus(paths: tuple[str, ...], sets, options, corr_options) -> CorpusRun:
-    from sigcc.correlation.scan import ScanCorrelations
+    """Read and match one corpus. Correlations run on their own Engine per ruleset (fresh
+    windows, flushed at the end of the corpus): every firing is counted, also those of a
+    correlation that only feeds another one (scan does not print those)."""
+    from sigcc.correlation.engine import Engine
+    from sigcc.correlation.scan import UNCOUNTED
+    from sigcc.correlation.time import event_time
     from sigcc.runtime.inputs import Problem, read_events
 
     out = CorpusRun()
     t0 = time.perf_counter()
     errors_before = [len(rs.errors) for rs in sets]
-    corr = ScanCorrelations(sets, corr_options)
+    engines = [Engine(rs.plan, corr_options) if rs.plan.steps else None for rs in sets]
+    wanted = [e.rules if e is not None else frozenset() for e in engines]
     for item in read_events(list(paths), options=options):
         if isinstance(item, Problem):
             out.problems.append(item)
@@ -125,15 +132,25 @@ def run_corpus(paths: tuple[str, ...], sets, options, corr_options) -> CorpusRun
             ev, lc, tc = rs.prepare(item.event)
             for m in rs.match_prepared(ev, lc, tc):
                 out.add(m.rule_id, m.title, ref)
-                if corr.concerns(k, m.rule_id):
-                    for f in corr.feed(k, m, ev, ref):
-                        out.add(f.rule_id, f.title, ref)
-    for f in corr.finish():
-        out.add(f.rule_id, f.title, tuple(f.events[-1]) if f.events else ("", None))
+                if m.rule_id in wanted[k]:
+                    for f in engines[k].feed(m.rule_id, ev, event_time(ev, corr_options), ref):
+                        out.add(f.rule_id, f.title, _last(f))
+    for e in engines:
+        if e is not None:
+            for f in e.flush():
+                out.add(f.rule_id, f.title, _last(f))
+            for key, words in UNCOUNTED.items():
+                if e.counters.get(key):
+                    out.uncounted.append(f"{e.counters[key]} {words}")
     for rs, n in zip(sets, errors_before):
         out.rule_errors += rs.errors[n:]
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def _last(firing):
+    """Where a firing is reported: its last contributing event."""
+    return tuple(firing.events[-1]) if firing.events else ("", None)
 
 
 def run(cases: list[Case], sets, options, diagnostics=(), unexpected: str = "warn",
@@ -194,6 +211,11 @@ def judge(case: Case, rules: _Rules, cr: CorpusRun | None, unexpected: str) -> R
     if case.match_count is not None and base.count != case.match_count:
         base.warnings.append(f"{base.count} matches where the info.yml's match_count says "
                              f"{case.match_count}")
+    if cr.uncounted and (rules.refers.get(rid) or any(rid in rules.built_on(c)
+                                                         for c in rules.refers)):
+        hint = (" (name the time field with --timestamp-field)"
+                if any("without an event time" in u for u in cr.uncounted) else "")
+        base.warnings.append("correlations could not use: " + "; ".join(cr.uncounted) + hint)
     if unexpected == "warn" and others:
         base.warnings.append(f"{len(others)} other rule(s) fired on these events")
     ok = case.holds(base.count)

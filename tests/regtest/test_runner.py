@@ -166,3 +166,61 @@ def test_status_is_the_expectation_on_the_count(tmp_path, rules, hits, misses, o
     assert (r.count, r.events) == (hits, hits + misses)
     assert r.status == ("passed" if holds else "failed")
     assert r.matches == [(ev, n) for n in range(1, hits + 1)]
+
+
+def test_matches_a_correlation_cannot_use_are_a_warning(tmp_path):
+    rs = sigcc.compile([EXAMPLES / "correlations"])
+    lines = (EXAMPLES / "logs" / "password_spray_security.jsonl").read_text().splitlines()
+    events = []
+    for line in lines:
+        e = json.loads(line)
+        e["Event"]["System"].pop("TimeCreated", None)
+        events.append(e)
+    ev = _events(tmp_path / "notime.jsonl", events)
+    spray, base = run([_case("1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a", ev),
+                       _case("explicit_credentials", ev, "exactly", 119)], [rs],
+                      sigcc.Options(), rs.diagnostics, "ignore")
+    assert (spray.status, spray.count) == ("failed", 0)
+    warning = ("correlations could not use: 119 matches without an event time (name the time "
+               "field with --timestamp-field)")
+    assert spray.warnings == [warning] and base.warnings == [warning]
+    assert base.status == "passed"
+
+
+def test_a_correlation_that_only_feeds_another_is_counted(tmp_path):
+    """scan does not print the firings of C1 (C2 refers to it, generate: false); a test of
+    C1 still sees them."""
+    base = rule_yaml("    sel:\n        EventID: 4625\n    condition: sel", rid=A,
+                     title="Failed logon")
+    c1 = f"""title: Two failures
+id: 00000000-0000-4000-8000-0000000000c1
+name: two_failures
+correlation:
+    type: event_count
+    rules: [{A}]
+    group-by: [IpAddress]
+    timespan: 1m
+    condition: {{gte: 2}}
+level: medium
+"""
+    c2 = """title: Repeated failures, again
+id: 00000000-0000-4000-8000-0000000000c2
+correlation:
+    type: event_count
+    rules: [two_failures]
+    group-by: [IpAddress]
+    timespan: 10m
+    condition: {gte: 1}
+level: high
+"""
+    rs = sigcc.compile([base, c1, c2], OPTIONS)
+    assert all(d.severity != "error" for d in rs.diagnostics), rs.diagnostics
+    ev = _events(tmp_path / "f.jsonl", [
+        {"EventID": 4625, "IpAddress": ip, "timestamp": f"2026-01-01T00:00:0{n}Z"}
+        for n, ip in enumerate(["10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.2"])])
+    one, two = _run([_case("00000000-0000-4000-8000-0000000000c1", ev, "exactly", 2),
+                     _case("00000000-0000-4000-8000-0000000000c2", ev, "exactly", 2)],
+                    [rs], "ignore")
+    assert rs.plan.silent >= {"00000000-0000-4000-8000-0000000000c1"}  # scan hides C1
+    assert (one.status, one.count, two.status, two.count) == ("passed", 2, "passed", 2), \
+        (one.message, two.message)
