@@ -159,7 +159,9 @@ def run(cases: list[Case], sets, options, diagnostics=(), unexpected: str = "war
     if unexpected not in UNEXPECTED:
         raise ValueError(f"unexpected must be one of {UNEXPECTED}, not {unexpected!r}")
     rules = _Rules(sets, diagnostics)
-    corr_options = corr_options or CorrelationOptions()
+    # as scan without --state: every window decided at the end of the corpus, whatever the
+    # order of its files
+    corr_options = corr_options or CorrelationOptions(lateness=float("inf"))
     runs: dict[tuple[str, ...], CorpusRun] = {}
     results = []
     for case in cases:
