@@ -14,15 +14,34 @@
 """
 from __future__ import annotations
 
-from sigcc.explain.explainer import (Explainer, ExplainError, Explanation, RuleExplanation,
-                                     SearchTrace)
-from sigcc.explain.trace import Node
+_LAZY = {
+    'Explainer': 'sigcc.explain.explainer',
+    'ExplainError': 'sigcc.explain.explainer',
+    'Explanation': 'sigcc.explain.explainer',
+    'RuleExplanation': 'sigcc.explain.explainer',
+    'SearchTrace': 'sigcc.explain.explainer',
+    'Node': 'sigcc.explain.trace',
+}
 
 __all__ = ["Explainer", "ExplainError", "Explanation", "RuleExplanation", "SearchTrace", "Node",
            "explain"]
 
 
-def explain(sources, event: dict, options=None, rule_id: str | None = None) -> Explanation:
+def explain(sources, event: dict, options=None, rule_id: str | None = None) -> "Explanation":
     """Compile `sources` and explain `event` against them (see Explainer.from_sources)."""
+    from sigcc.explain.explainer import Explainer
     from sigcc.options import Options
     return Explainer.from_sources(sources, options or Options()).explain(event, rule_id)
+
+
+def __getattr__(name: str):
+    """The package's names, imported when first asked for: `sigcc --help` and the other
+    commands register this one's arguments without importing what it runs on."""
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value

@@ -15,28 +15,30 @@ cli (the `serve` subcommand).
 """
 from __future__ import annotations
 
-import asyncio
-
-from sigcc.service.config import ServeConfig
-from sigcc.service.log import Log
-from sigcc.service.messages import ServeError
+_LAZY = {"ServeConfig": "sigcc.service.config", "ServeError": "sigcc.service.messages"}
 
 __all__ = ["ServeConfig", "ServeError", "serve", "serve_async"]
 
 
-def serve(config: ServeConfig, rules=None, *, stdin=None, stdout=None, log=None) -> int:
+def serve(config: "ServeConfig", rules=None, *, stdin=None, stdout=None, log=None) -> int:
     """Run until the input ends (stdin) or SIGTERM/SIGINT; the exit status (0; 2 in stdio
     mode when something went to the DLQ). Raises ServeError for what stops it at start."""
+    import asyncio
+
     return asyncio.run(serve_async(config, rules, stdin=stdin, stdout=stdout, log=log))
 
 
-async def serve_async(config: ServeConfig, rules=None, *, stdin=None, stdout=None, log=None,
+async def serve_async(config: "ServeConfig", rules=None, *, stdin=None, stdout=None, log=None,
                       started=None) -> int:
     """`rules`: a prebuilt service.rules.Rules (the CLI's, checked against build-time
     switches); None: built here. `started(service)` is called once it runs (for tests and
     benchmarks that stop it with service.stop())."""
+    import asyncio
+
     from sigcc.correlation.scan import StateError
+    from sigcc.service.log import Log
     from sigcc.service.loop import Service
+    from sigcc.service.messages import ServeError
     from sigcc.service.rules import build_rules
 
     log = log or Log()
@@ -67,3 +69,16 @@ async def serve_async(config: ServeConfig, rules=None, *, stdin=None, stdout=Non
                 await asyncio.wait_for(nc.drain(), config.shutdown_timeout)
             except Exception:  # already closed, or the server is gone: acks sent are sent
                 await nc.close()
+
+
+def __getattr__(name: str):
+    """The package's names, imported when first asked for: `sigcc --help` and the other
+    commands register this one's arguments without importing what it runs on."""
+    where = _LAZY.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(where), name)
+    globals()[name] = value
+    return value
