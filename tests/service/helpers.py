@@ -102,6 +102,12 @@ async def publish_all(js, subject: str, payloads, *, id_prefix: str = "in") -> N
                 await asyncio.sleep(0.1)
 
 
+async def publish_many(js, subject: str, payloads) -> None:
+    """Publish without waiting for each ack in turn (in order; all acked at the end)."""
+    futures = [await js.publish_async(subject, data) for data in payloads]
+    await asyncio.gather(*futures)
+
+
 async def read_stream(js, stream: str) -> list:
     """Every message of a stream (data, headers), in order."""
     import nats.js.errors
