@@ -3,7 +3,7 @@
 The script reads the rows from the page's `<script type="application/json">` block and
 builds the matches table with DOM calls and `textContent` only (never innerHTML), so rule
 text and event values stay text. It sorts (click a column head; again for descending),
-filters (a text box over every cell, a level menu, a rule menu) and pages (SHOW rows, then
+filters (a text box over every cell, applied when typing pauses; a level menu, a rule menu) and pages (SHOW rows, then
 "show more"); a click on a row opens the match line in full.
 """
 
@@ -157,7 +157,12 @@ JS = r"""
   var levelMenu = document.getElementById("level"), ruleMenu = document.getElementById("rule");
   data.levels.forEach(function (lv) { var o = el("option", null, lv); o.value = lv; levelMenu.appendChild(o); });
   data.rules.forEach(function (r) { var o = el("option", null, r[1] + " (" + r[2] + ")"); o.value = r[0]; ruleMenu.appendChild(o); });
-  document.getElementById("q").addEventListener("input", function (e) { state.text = e.target.value; state.shown = SHOW; render(); });
+  var typing = null;  // filter once typing pauses, not on every key (large reports)
+  document.getElementById("q").addEventListener("input", function (e) {
+    clearTimeout(typing);
+    typing = setTimeout(function () { state.text = e.target.value; state.shown = SHOW; render(); },
+                        rows.length > 2000 ? 200 : 0);
+  });
   levelMenu.addEventListener("change", function (e) { state.level = e.target.value; state.shown = SHOW; render(); });
   ruleMenu.addEventListener("change", function (e) { state.rule = e.target.value; state.shown = SHOW; render(); });
   document.getElementById("more").addEventListener("click", function () { state.shown += SHOW * 5; render(); });
