@@ -48,7 +48,7 @@ class Detector:
             ev, lc, tc = rs.prepare(event)
             for m in rs.match_prepared(ev, lc, tc):
                 if corr.active and corr.concerns(k, m.rule_id):
-                    self._firings(corr.feed(k, m, ev, (msg.file, msg.seq)), msg, out)
+                    self.firings(corr.feed(k, m, ev, (msg.file, msg.seq)), msg, out)
                     if corr.silent(k, m.rule_id):
                         continue
                 line = match_record(m, ev, file=msg.file, record=msg.seq)
@@ -77,10 +77,11 @@ class Detector:
             return []
         out: list[Outgoing] = []
         end = InMessage(b"", 0, msg_file, None)
-        self._firings(self.corr.finish(), end, out, tag=tag)
+        self.firings(self.corr.finish(), end, out, tag=tag)
         return out
 
-    def _firings(self, firings, msg: InMessage, out: list[Outgoing], tag: str = "") -> None:
+    def firings(self, firings, msg: InMessage, out: list[Outgoing], tag: str = "") -> None:
+        """Firings as things to publish (ids: see the module docstring), appended to out."""
         counts: dict[str, int] = {}
         for f in firings:
             n = counts[f.rule_id] = counts.get(f.rule_id, 0) + 1

@@ -347,7 +347,7 @@ class Service:
         if flushed:
             end = InMessage(b"", 0, self._file())
             items: list[Outgoing] = []
-            self.detector._firings(flushed, end, items, tag=f"reload{time.time_ns()}-")
+            self.detector.firings(flushed, end, items, tag=f"reload{time.time_ns()}-")
             await self._publish(items, [])
             self._count([], items)
 
