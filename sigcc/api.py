@@ -6,6 +6,7 @@ import os
 from sigcc.backends.python.writer import build_module as _write
 from sigcc.compiler import build as _build
 from sigcc.compiler.build import CompileResult, Source, gc_paused
+from sigcc.diagnostics import Diagnostic, Span
 from sigcc.options import DEFAULT_OPTIONS, Options
 from sigcc.runtime.ruleset import Ruleset
 
@@ -35,16 +36,30 @@ def load_rules(sources, options: Options = DEFAULT_OPTIONS, **kw) -> CompileResu
 
 
 def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
-                 jobs: int | None = None) -> tuple[str, CompileResult]:
+                 jobs: int | None = None, cache=None) -> tuple[str, CompileResult]:
     """Compile rules (files, directories, YAML texts or dicts) to one Python module's source.
 
     The CompileResult's rules are as compiled: optimized when `options.optimize`. `jobs`:
     processes for loading and lowering (see load_rules); the module is the same either way.
+    `cache`: a build cache file (created if need be; sigcc/compiler/cache.py): files whose
+    bytes it has seen are not loaded again, the module is the same text; rules from it are
+    CachedRules (metadata and logsource key) in the result.
     """
     sources = _existing(sources)
     with gc_paused():
+        from sigcc.compiler.cache import BuildCache
+
+        store = BuildCache.open(cache, options, options.optimize) if cache is not None else None
         result = _build.load_rules(sources, options, optimize=options.optimize, jobs=jobs,
-                                   emit=True)
+                                   emit=True, cache=store)
+        if store is not None:
+            result.cache = store
+            problem = store.save()
+            if problem:
+                result.diagnostics.append(Diagnostic(
+                    "cache-not-written", problem, Span(str(cache)),
+                    hint="the module is written all the same; the next build is a clean one",
+                    severity="warning"))
         failed: list = []
         text = _write(result.rules, options, optimized=options.optimize, plan=result.plan,
                       codes=result.codes, on_error=lambda rule, exc: failed.append((rule, exc)))

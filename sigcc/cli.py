@@ -111,8 +111,11 @@ def cmd_build(ns) -> int:
     from sigcc.api import build_module
 
     t0 = time.perf_counter()
+    from sigcc.compiler.cache import default_path
+
+    cache = None if ns.no_cache else (Path(ns.cache) if ns.cache else default_path(ns.output))
     try:
-        source, result = build_module(ns.rules, _options(ns), jobs=ns.jobs)
+        source, result = build_module(ns.rules, _options(ns), jobs=ns.jobs, cache=cache)
     except FileNotFoundError as exc:
         print(f"sigcc: {exc.strerror}; nothing written", file=sys.stderr)
         return 1
@@ -121,9 +124,12 @@ def cmd_build(ns) -> int:
     out.write_text(source, encoding="utf-8")
     _print_diagnostics(result.diagnostics, sys.stderr, show_warnings=not ns.quiet)
     dt = time.perf_counter() - t0
+    c = result.cache
+    cached = ("" if c is None else f"; {c.disabled}, so the cache was not used" if c.disabled
+              else f"; {c.hits} files from the cache, {c.misses} loaded")
     print(f"sigcc: wrote {out} with {len(result.rules)} rules from {result.files} files "
           f"({result.failed_documents} rules not compiled, {len(result.errors)} errors) "
-          f"in {dt:.2f}s", file=sys.stderr)
+          f"in {dt:.2f}s{cached}", file=sys.stderr)
     return 1 if ns.strict and result.errors else 0
 
 
@@ -573,6 +579,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("-j", "--jobs", type=int, choices=(1, 2), default=None,
                    help="processes for loading rules (default: 2 for 400+ files on a "
                         "multi-core machine); the module is the same either way")
+    b.add_argument("--cache", metavar="FILE", default=None,
+                   help="build cache: files whose content it has seen are not loaded again "
+                        "and the module is the same text (default: .sigcc-cache/OUTPUT.cache "
+                        "beside the output)")
+    b.add_argument("--no-cache", action="store_true",
+                   help="neither read nor write the build cache (a clean build)")
     _options_args(b)
     b.set_defaults(func=cmd_build)
 

@@ -47,6 +47,7 @@ class CompileResult:
     filters: list = field(default_factory=list)  # every filter that lowered
     plan: Plan = EMPTY_PLAN  # the correlations that run, resolved over `rules`
     codes: list = field(default_factory=list)  # per rule, its RuleCode (load_rules(emit=True))
+    cache: object = None  # the BuildCache a build used (hits, misses, why not), if any
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -135,6 +136,7 @@ CHILD_SHARE = 0.45  # the worker's share of the files: it also pickles its resul
 
 def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OPTIONS, *,
                optimize: bool = False, jobs: int | None = None, emit: bool = False,
+               cache=None,
                correlation_options: CorrelationOptions = DEFAULT_CORRELATION_OPTIONS
                ) -> CompileResult:
     """Load and lower rules from files, directories, YAML texts or dicts.
@@ -147,13 +149,21 @@ def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OP
     more where a single-threaded process can fork, else 1. A second process loads, lowers
     and optimizes the last part of the file list; results are merged in file order, so
     the result is the same whatever the number of processes. Filters are applied and
-    correlations resolved (`correlation_options.max_depth`) after the merge.
+    correlations resolved (`correlation_options.max_depth`) after the merge. cache: a
+    compiler.cache.BuildCache, for rule files (see there); the caller saves it.
     """
     with gc_paused():
         if isinstance(sources, (str, os.PathLike, dict)):
             sources = [sources]
         sources = list(sources)
         files = _only_files(sources)
+        if cache is not None and files is not None:
+            result = _merge(_cached_entries(files, options, (optimize, emit), cache, jobs))
+            if not result.filters:
+                _correlate(result, options, (optimize, emit), correlation_options)
+                return result
+            cache.new = {}  # filters change rules of other files: a clean build, not cached
+            cache.disabled = "the rules hold filter documents"
         if files is not None and _jobs(jobs, len(files)) > 1:
             k = int(len(files) * (1 - CHILD_SHARE))
             entries = _forked(files[:k], files[k:], options, (optimize, emit))
@@ -235,10 +245,11 @@ def _document_entry(doc: Document, options: Options, optimize: tuple[bool, bool]
     return (lowered.diagnostics, rule, 0, True, False, None, code)
 
 
-def _child(conn, files: list[str], options: Options, optimize: tuple[bool, bool]) -> None:
+def _child(conn, files: list[str], options: Options, optimize: tuple[bool, bool],
+           work) -> None:
     try:
         with gc_paused():
-            conn.send(("ok", _entries(files, options, optimize)))
+            conn.send(("ok", work(files, options, optimize)))
     except BaseException as exc:  # reported to the parent, which then does this part itself
         conn.send(("error", repr(exc)))
     finally:
@@ -246,22 +257,62 @@ def _child(conn, files: list[str], options: Options, optimize: tuple[bool, bool]
 
 
 def _forked(mine: list[str], theirs: list[str], options: Options,
-            optimize: tuple[bool, bool]) -> list[Entry]:
-    """Entries for mine + theirs, theirs from a forked process (here too if that fails)."""
+            optimize: tuple[bool, bool], work=None) -> list:
+    """work(mine) + work(theirs) (default: _entries), theirs from a forked process (here
+    too if that fails)."""
+    work = work or _entries
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    worker = ctx.Process(target=_child, args=(send, theirs, options, optimize), daemon=True)
+    worker = ctx.Process(target=_child, args=(send, theirs, options, optimize, work),
+                         daemon=True)
     worker.start()
     send.close()
-    entries = _entries(mine, options, optimize)
+    entries = work(mine, options, optimize)
     try:
         status, payload = receive.recv()
     except (EOFError, OSError):
         status, payload = "error", "the worker process ended without a result"
     worker.join()
     if status != "ok":
-        payload = _entries(theirs, options, optimize)
+        payload = work(theirs, options, optimize)
     return entries + payload
+
+
+def _per_file(files: list[str], options: Options, optimize: tuple[bool, bool]) -> list:
+    """_entries of each file on its own (what the build cache keeps per file)."""
+    return [_entries([f], options, optimize) for f in files]
+
+
+def _cached_entries(files: list[str], options: Options, optimize: tuple[bool, bool],
+                    cache, jobs: int | None) -> list[Entry]:
+    """Entries of `files` in order: from the cache where a file's bytes are the same, the
+    others loaded (in two processes when there are many) and put into the cache."""
+    from sigcc.compiler.cache import digest
+
+    found, missed, digests = {}, [], {}
+    for f in files:
+        try:
+            with open(f, "rb") as fh:
+                d = digest(fh.read())
+        except OSError:  # loading it reports why; never cached
+            missed.append(f)
+            continue
+        digests[f] = d
+        hit = cache.get(f, d)
+        if hit is None:
+            missed.append(f)
+        else:
+            found[f] = hit
+    if missed and _jobs(jobs, len(missed)) > 1:
+        k = int(len(missed) * (1 - CHILD_SHARE))
+        loaded = _forked(missed[:k], missed[k:], options, optimize, _per_file)
+    else:
+        loaded = _per_file(missed, options, optimize)
+    for f, entries in zip(missed, loaded):
+        found[f] = entries
+        if f in digests:
+            cache.put(f, digests[f], entries)
+    return [e for f in files for e in found[f]]
 
 
 def _merge(entries: list[Entry]) -> CompileResult:

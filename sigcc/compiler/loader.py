@@ -507,6 +507,10 @@ def load_file(path: str | os.PathLike,
 RULE_SUFFIXES = (".yml", ".yaml")
 
 
+def _path_key(p: Path) -> tuple:
+    return p.parts  # the order of sorting the Paths themselves (POSIX), at C speed
+
+
 def rule_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
     """Rule files under the given files and directories, recursively, in a stable order."""
     for p in paths:
@@ -516,6 +520,6 @@ def rule_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found.extend(Path(root, f) for f in files if f.endswith(RULE_SUFFIXES))
-            yield from sorted(found)
+            yield from sorted(found, key=_path_key)
         else:
             yield path

@@ -58,7 +58,7 @@ class SearchCode:
     name: str  # the search identifier
     line: int
     fn: str  # the rule's own name for its function (with SLOT)
-    lines: list[str]  # its function(s), helpers first, each from a blank line
+    text: str  # its function(s), helpers first, each from a blank line: lines joined
     body: str | None  # its function's body, when it may be shared (no helpers): the key
     defined: list[str]  # the functions `lines` define
 
@@ -72,9 +72,9 @@ class RuleCode:
     SLOT is only ever this placeholder. Made once per rule (in the process that loaded
     it, or from the build cache), assembled into modules by `assemble`."""
 
-    head: list[str]
+    head: str  # comment lines
     searches: list[SearchCode]
-    cond: list[str]
+    cond: str  # the condition's function(s), lines joined
     cond_defined: list[str]
     cond_line: int
     consts: list[tuple[str, str]]
@@ -124,8 +124,8 @@ def rule_code(rule: RuleIR, options: Options) -> RuleCode:
         lines, defined, body = _function(fn, f"search {s.name!r}, line {s.line}", s.expr,
                                          emitter, hoist)
         key = "\n".join(body)
-        searches.append(SearchCode(s.name, s.line, fn, lines, None if SLOT in key else key,
-                                   defined))
+        searches.append(SearchCode(s.name, s.line, fn, "\n".join(lines),
+                                   None if SLOT in key else key, defined))
     cond, cond_defined, _ = _function(
         f"_r{SLOT}", f"condition {rule.condition_text!r}, line {rule.condition_line}",
         rule.condition, emitter, hoist)
@@ -139,8 +139,8 @@ def rule_code(rule: RuleIR, options: Options) -> RuleCode:
     if m.name is not None:  # (only then: modules of rules without names are unchanged)
         row["name"] = m.name
     orjson.dumps(row)  # (its metadata must serialise: a failure is this rule's, here)
-    return RuleCode([f"# rule {m.id!r}: {m.title!r}", f"# from {m.file!r}, line {m.line}"],
-                    searches, cond, cond_defined, rule.condition_line, consts.pairs(), row,
+    return RuleCode(f"# rule {m.id!r}: {m.title!r}\n# from {m.file!r}, line {m.line}",
+                    searches, "\n".join(cond), cond_defined, rule.condition_line, consts.pairs(), row,
                     rule.logsource_key)
 
 
@@ -209,7 +209,7 @@ def assemble(codes: list[RuleCode], options: Options, plan=None) -> str:
     rendered = []
     for i, c in enumerate(codes):
         slot = str(i)
-        lines = list(c.head)
+        lines = [c.head]  # (pieces of lines, joined by line breaks)
         for s in c.searches:
             fn = s.fn.replace(SLOT, slot)
             name = shared.get(s.body) if s.body is not None else None
@@ -217,9 +217,9 @@ def assemble(codes: list[RuleCode], options: Options, plan=None) -> str:
                 lines += ["", f"# search {s.name!r}, line {s.line}: shared, {name}",
                           f"{fn} = {name}"]
                 continue
-            lines += s.lines
+            lines.append(s.text)
             marks += [(f.replace(SLOT, slot), c.file, s.line) for f in s.defined]
-        lines += c.cond
+        lines.append(c.cond)
         lines.append("")
         marks += [(f.replace(SLOT, slot), c.file, c.cond_line) for f in c.cond_defined]
         row = dict(c.row)
