@@ -195,7 +195,8 @@ class Bench:
                 edited = Path(sorted(str(p) for p in (tmp / "rules").rglob("*.yml"))[0])
             original, changed = edited.read_text(encoding="utf-8"), edited.relative_to(tmp)
             progress("rebuild: first build of the copied tree (not timed)")
-            run(self.sigcc + ["build", "-q", *tree, "-o", str(tmp / "first.py")])
+            # (to the module the rebuilds write: the build cache is kept per module)
+            run(self.sigcc + ["build", "-q", *tree, "-o", str(tmp / "rebuild.py")])
             rebuilds, cleans, same = [], [], []
             for i in range(self.runs):
                 text, n = re.subn(r"(?m)^title: (.*)$", lambda m: f"title: {m[1]} [bench edit {i}]",
