@@ -117,9 +117,9 @@ class Bench:
     def build(self) -> Section:
         before = load1()
         WORK.mkdir(parents=True, exist_ok=True)
-        names = ["sigcc build", "sigcc build -j 1", "libyaml parse (drivers.py yaml)"]
-        cmds = [self.sigcc + ["build", "-q", *self.tree, "-o", str(self.module)],
-                self.sigcc + ["build", "-q", "-j", "1", *self.tree, "-o", str(WORK / "detections-j1.py")],
+        names = ["sigcc build --no-cache", "sigcc build --no-cache -j 1", "libyaml parse (drivers.py yaml)"]
+        cmds = [self.sigcc + ["build", "-q", "--no-cache", *self.tree, "-o", str(self.module)],
+                self.sigcc + ["build", "-q", "--no-cache", "-j", "1", *self.tree, "-o", str(WORK / "detections-j1.py")],
                 driver("yaml", *self.tree)]
         if self.ns.pysigma:
             names.append("pySigma load + convert, Splunk (drivers.py pysigma)")
