@@ -340,6 +340,24 @@ correlation:
     group-by: [IpAddress]
     timespan: 5s
     condition: {field: LogonType, gte: 300}
+---
+title: At most two logons of an account in a window (one upper bound)
+id: 7e0a3c55-4d1b-4b57-9a41-0c8d6d2a9f06
+correlation:
+    type: event_count
+    rules: [logon]
+    group-by: [TargetUserName]
+    timespan: 10s
+    condition: {lte: 2}
+---
+title: Median logon type below 10 (one upper bound)
+id: 7e0a3c55-4d1b-4b57-9a41-0c8d6d2a9f07
+correlation:
+    type: value_median
+    rules: [logon]
+    group-by: [TargetUserName]
+    timespan: 30s
+    condition: {field: LogonType, lt: 10}
 """
 
 
