@@ -205,6 +205,7 @@ class Explainer:
                          for e in rs.errors[errors_before:])
         ev = event_view(event, self.options)
         out, skipped = [], 0
+        logsources: dict[str, Node] = {}  # many rules share one: traced once per event
         for i in chosen:
             info, ir = rs.rules[i], self.irs[i]
             hit = id(info) in matched
@@ -213,7 +214,10 @@ class Explainer:
                                            info.line, info.condition, None, None, hit,
                                            error=ir))
                 continue
-            ls = trace(logsource_condition(ir.logsource_key, self.options.field_names), ev)
+            ls = logsources.get(ir.logsource_key)
+            if ls is None:
+                ls = logsources[ir.logsource_key] = trace(
+                    logsource_condition(ir.logsource_key, self.options.field_names), ev)
             if not ls.held and rule_id is None:
                 skipped += 1
                 continue

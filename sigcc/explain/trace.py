@@ -75,9 +75,20 @@ def show_value(value) -> str:
     """One event value as display text: JSON (strings quoted, control and other unprintable
     characters escaped, so a value never breaks a line or a terminal), cut at
     MAX_VALUE_CHARS."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    raw = json.dumps(value, ensure_ascii=False, default=str)
+    text = raw[:MAX_VALUE_CHARS + 1]  # (cut first: values can be long, escaping only grows)
     text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
-    return text if len(text) <= MAX_VALUE_CHARS else text[:MAX_VALUE_CHARS - 1] + "…"
+    if len(raw) <= MAX_VALUE_CHARS and len(text) <= MAX_VALUE_CHARS:
+        return text
+    return text[:MAX_VALUE_CHARS - 1] + "…"
+
+
+def _shown(ev: _Event, field: str | None, values: list) -> tuple:
+    """The display text of a field's first values, once per event and field."""
+    cache = ev.__dict__.setdefault("_explain_shown", {})
+    if field not in cache:
+        cache[field] = tuple(show_value(v) for v in values[:MAX_VALUES])
+    return cache[field]
 
 
 def _quote(s: str) -> str:
@@ -157,7 +168,7 @@ def _test_node(m: Match, ev: _Event) -> Node:
     state = None
     if not values:
         state = "null" if m.field in ev.fields and ev.fields[m.field] is None else "absent"
-    shown = tuple(show_value(v) for v in values[:MAX_VALUES])
+    shown = _shown(ev, m.field, values)
     return Node("test", held, field=m.field, test=describe_test(m.test), values=shown,
                 more_values=max(0, len(values) - MAX_VALUES), state=state, line=line)
 
