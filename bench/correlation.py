@@ -198,8 +198,8 @@ def section_memory(args, tmp: Path) -> None:
         (tmp / f"{name}.yml").write_text(text, encoding="utf-8")
     for r in range(args.memory_runs):
         for name in rules:
-            wall, cpu, rss, rc, err = Child.run(SIGCC + ["scan", "--rules", str(tmp / f"{name}.yml"),
-                                                         str(logs)])
+            wall, cpu, rss, rc, err = Child.run(
+                SIGCC + ["scan", "--rules", str(tmp / f"{name}.yml"), str(logs)])
             if rc not in (0, 2):
                 sys.exit(f"scan failed ({rc}): {err.decode()[-2000:]}")
             got[name].append((wall, rss))

@@ -222,7 +222,8 @@ rules: [fail]
 group-by: [ip]
 timespan: 5s
 condition: {gte: 3}
-""", "c0c0c0c0-0000-4000-8000-000000000001").replace("title: corr\n", "title: corr\nname: many\n", 1) \
+""", "c0c0c0c0-0000-4000-8000-000000000001").replace("title: corr\n",
+                                                "title: corr\nname: many\n", 1) \
     + correlation("""
 type: temporal_ordered
 rules: [many, ok]

@@ -20,7 +20,6 @@ import math
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -229,7 +228,8 @@ def streams(draw):
     return c, events
 
 
-COLUMNS = ["Channel", "kind", "ts", "g", "g2", "h", "v"]  # Channel: the logsource test of non-Windows rules
+# Channel: the windows-logsources pipeline tests it is absent for non-Windows rules
+COLUMNS = ["Channel", "kind", "ts", "g", "g2", "h", "v"]
 
 
 def _load_and_compare(db: _Db, c: Correlation, events: list[dict]) -> None:
@@ -254,8 +254,8 @@ def _load_and_compare(db: _Db, c: Correlation, events: list[dict]) -> None:
     assert same(got, expected), f"\nquery:   {got}\nruntime: {expected}\n{q.query}"
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                 HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(streams())
 def test_random_streams_fire_the_same_groups(db, case):
     c, events = case
