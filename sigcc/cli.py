@@ -688,6 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
     from sigcc.coverage import cli as coverage_cli; coverage_cli.register(sub)  # `coverage`
     from sigcc.explain import cli as explain_cli; explain_cli.register(sub)  # `explain`
     from sigcc.report import cli as report_cli; report_cli.register(sub)  # `report`
+    from sigcc.lint import cli as lint_cli; lint_cli.register(sub)  # `lint`
     return p
 
 
