@@ -61,7 +61,14 @@ def _balanced(depth: int) -> bytes:
 # Most values are clean and shallow: one match of this pattern delimits such a value at C
 # speed; the bracket-by-bracket scanner (_value) runs only where it fails.
 FAST_DEPTH = 6
-_FAST = re.compile(_balanced(FAST_DEPTH))
+_FAST = None  # re.compile(_balanced(FAST_DEPTH)) on first use (~20 ms: not at import,
+# which every command pays; a build does not read JSON)
+def _fast():
+    global _FAST
+    _FAST = re.compile(_balanced(FAST_DEPTH))
+    return _FAST
+
+
 _LINE_OBJECT = re.compile(rb"\n([ \t]*+)\{")
 _OPEN = {0x5B: 0x5D, 0x7B: 0x7D}  # [ -> ], { -> }
 _QUOTE, _COMMA, _ARRAY, _ARRAY_END = 0x22, 0x2C, 0x5B, 0x5D
@@ -192,7 +199,7 @@ def spans(text, fast: bool = True) -> Iterator[Span]:
             pos += 1
             continue
         end = (_resync(text, pos, n) or n) if bounded else n
-        m = _FAST.match(text, pos, end) if fast and b in _OPEN else None
+        m = (_FAST or _fast()).match(text, pos, end) if fast and b in _OPEN else None
         span = Span(pos, m.end(), FAST_DEPTH) if m is not None else _value(text, pos, end)
         bounded = bounded or span.cut
         yield span
