@@ -21,7 +21,8 @@ Figures, each repeated --runs times, median reported with the spread (min-max):
    every match with its JetStream ack, ack every input.
    Target: >= 60% of the baseline rate.
 3. Two instances, one consumer group, the same way (both have logged `start` before the
-   copy begins; they share the warm-up copy). Target: >= 1.6x one instance (2 cores: they compete with nats-server itself).
+   copy begins; they share the warm-up copy). Target: >= 1.6x one instance (2 cores:
+   they compete with nats-server itself).
 4. Latency: events published at 50% of the median one-instance rate (paced in 10 ms
    ticks); for each match, its output message's JetStream time minus its input message's
    (one clock: the server's). p50/p99 reported.

@@ -160,7 +160,8 @@ class JetStreamSink:
         errors = [f.exception() for f in done if f.exception() is not None]
         if errors:
             e = errors[0]
-            what = ("no stream captures the subject" if isinstance(e, nats.js.errors.NoStreamResponseError)
+            no_stream = isinstance(e, nats.js.errors.NoStreamResponseError)
+            what = ("no stream captures the subject" if no_stream
                     else f"{type(e).__name__}: {e}")
             raise SinkUnavailable(f"{len(errors)} of {len(items)} publishes failed: {what}")
 

@@ -15,7 +15,8 @@ class Log:
 
     def __call__(self, event: str, **fields) -> None:
         stream = self._stream or sys.stderr
-        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+        now = time.time()
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
         line = orjson.dumps({"ts": ts, "event": event, **fields}, default=str)
         try:
             stream.write(line.decode() + "\n")

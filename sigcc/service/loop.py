@@ -6,8 +6,9 @@ Delivery: a batch's messages are acknowledged only after every match, firing and
 letter they produced is acknowledged by the sink; until then they count against
 --max-in-flight, so a slow or absent output stops fetching (and the unacknowledged
 messages are kept alive with in-progress acks). Matching is synchronous inside the loop
-(it is the work); with JetStream, the publishing and acking of a batch runs as a task
-while the next batch is matched, up to --max-in-flight messages in all.
+(it is the work); a fetcher task fills a queue of at most PREFETCH batches meanwhile, and
+with JetStream the publishing and acking of a batch runs as a task while the next batch is
+matched: up to --max-in-flight messages in all, wherever they are.
 
 Reload: SIGHUP or a change of the rule files' fingerprint starts a rebuild in a worker
 thread; a good rebuild is swapped in between two batches (each event sees one rule set,
@@ -30,7 +31,8 @@ from sigcc.service.messages import InMessage, Outgoing, SinkUnavailable
 from sigcc.service.metrics import HealthServer, Metrics
 from sigcc.service.rules import Rules, build_rules, check_rebuild, fingerprint
 
-DLQ_PAYLOAD_LOGGED = 1000  # bytes of a dead letter's payload shown in its stdio-mode log line
+DLQ_PAYLOAD_LOGGED = 1000
+PREFETCH = 2  # fetched batches waiting to be matched (their messages count as in flight)  # bytes of a dead letter's payload shown in its stdio-mode log line
 
 
 class Service:
@@ -127,38 +129,64 @@ class Service:
         return d
 
     async def _batches(self) -> None:
+        """Batches from the fetcher's queue: matched here (synchronously), then published
+        and acked (a task per batch with JetStream; in order, inline, on stdout)."""
+        queue: asyncio.Queue = asyncio.Queue(maxsize=PREFETCH)
+        fetcher = asyncio.create_task(self._fetcher(queue), name="sigcc-serve-fetcher")
+        try:
+            while True:
+                if self._next is not None:
+                    await self._swap()
+                try:
+                    item = await asyncio.wait_for(queue.get(), self.config.fetch_timeout)
+                except asyncio.TimeoutError:  # idle: a reload may be waiting for its swap
+                    continue
+                if item is None:  # stopped, or the input ended: the queue is empty now
+                    break
+                msgs, t0 = item
+                outs = self.detector.batch(msgs)
+                self._count_rule_errors()
+                if self.sink.ordered:
+                    await self._complete(msgs, outs, t0)
+                else:
+                    task = asyncio.create_task(self._complete(msgs, outs, t0))
+                    self._completions.add(task)
+                    task.add_done_callback(self._completed)
+        finally:
+            if not fetcher.done():
+                fetcher.cancel()
+            await asyncio.gather(fetcher, return_exceptions=True)
+        if not fetcher.cancelled() and fetcher.exception() is not None:
+            raise fetcher.exception()
+
+    async def _fetcher(self, queue: asyncio.Queue) -> None:
+        """Fetches while the loop matches, so matching never waits for a round trip to the
+        server; at most PREFETCH batches wait in the queue, and their messages hold in-flight
+        slots like any other: the queue adds nothing unbounded. Ends with None in the queue."""
         c = self.config
-        while not self._stop.is_set():
-            if self._next is not None:
-                await self._swap()
-            k = await self._take(c.batch)
-            if k is None:  # stopped while every slot was in flight
-                return
-            self._fetching = k
-            self._in_flight_changed(self.flight.taken)
-            try:
-                msgs = await self.source.fetch(k, c.fetch_timeout)
-            except BaseException:
+        try:
+            while not self._stop.is_set():
+                k = await self._take(c.batch)
+                if k is None:  # stopped while waiting for a free slot
+                    return
+                self._fetching = k
+                self._in_flight_changed(self.flight.taken)
+                try:
+                    msgs = await self.source.fetch(k, c.fetch_timeout)
+                except BaseException:
+                    self._fetching = 0
+                    await self.flight.give(k)
+                    raise
                 self._fetching = 0
-                await self.flight.give(k)
-                raise
-            self._fetching = 0
-            self._in_flight_changed(self.flight.taken)
-            if msgs is None:  # the input ended (stdin)
-                await self.flight.give(k)
-                return
-            await self.flight.give(k - len(msgs))
-            if not msgs:
-                continue
-            t0 = time.perf_counter()
-            outs = self.detector.batch(msgs)
-            self._count_rule_errors()
-            if self.sink.ordered:
-                await self._complete(msgs, outs, t0)
-            else:
-                task = asyncio.create_task(self._complete(msgs, outs, t0))
-                self._completions.add(task)
-                task.add_done_callback(self._completions.discard)
+                self._in_flight_changed(self.flight.taken)
+                if msgs is None:  # the input ended (stdin)
+                    await self.flight.give(k)
+                    return
+                await self.flight.give(k - len(msgs))
+                if msgs:
+                    await queue.put((msgs, time.perf_counter()))
+        finally:
+            await queue.put(None)
 
     async def _take(self, n: int) -> int | None:
         """Slots for a fetch, or None when a stop comes first (the output may be down and
@@ -178,6 +206,12 @@ class Service:
             await self.flight.give(take.result())
             return None
         return take.result()
+
+    def _completed(self, task: asyncio.Task) -> None:
+        self._completions.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # a bug: said at once; the
+            exc = task.exception()                 # batch stays unacked and is redelivered
+            self.log("batch_error", error=f"{type(exc).__name__}: {exc}")
 
     def _in_flight_changed(self, taken: int) -> None:
         self.metrics.in_flight.set(taken - self._fetching)
@@ -267,10 +301,6 @@ class Service:
             await asyncio.gather(*pending, return_exceptions=True)
             self.log("shutdown_timeout", unacked_batches=len(pending),
                      note="left unacknowledged: JetStream redelivers them")
-        for t in done:
-            if not t.cancelled() and t.exception() is not None:
-                exc = t.exception()
-                self.log("batch_error", error=f"{type(exc).__name__}: {exc}")
 
     async def _finish(self) -> None:
         """Correlations at the end: state saved (--state) or the last windows flushed."""

@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import EVTX_SAMPLES, SIGMA, needs_evtx_samples, needs_shared
 from tests.service.helpers import (ROOT, Names, OwnNatsServer, Serve, assert_same_lines,
                                    make_streams, needs_nats_binary, publish_all, read_stream,
-                                   scan_lines, stream_count)
+                                   scan_lines)
 
 pytestmark = needs_nats_binary
 EXAMPLES = ROOT / "examples"
