@@ -43,8 +43,7 @@ def test_corpus_sample_equals_scan(spark, tmp_path):
 
     evtx, reg_rules, reg_evtx, reg_json = _sample()
     assert len(evtx) >= 30 and len(reg_rules) >= 20 and len(reg_json) >= 20
-    rule_paths = [str(SIGMA_WINDOWS / "builtin"), str(SIGMA_WINDOWS / "powershell"),
-                  *reg_rules, os.path.join(REPO, "examples", "correlations")]
+    rule_paths = [str(SIGMA_WINDOWS / "builtin"), *reg_rules, os.path.join(REPO, "examples", "correlations")]
     from sigcc.runtime.inputs import Record, read_events
     events = [i.event for i in read_events(reg_json) if isinstance(i, Record)]
     jsonl = tmp_path / "regression.jsonl"

@@ -269,3 +269,42 @@ def test_detect_equals_the_in_process_matcher(spark, rules, events):
                                                         record_col="n").collect()
            if r["kind"] == "match"}
     assert got == want
+
+
+CHAIN = """title: Spraying again and again
+id: 2e3f4a5b-6c7d-4e8f-9a0b-1c2d3e4f5a6b
+status: test
+correlation:
+    type: event_count
+    rules:
+        - 1d2c3b4a-5f6e-4d7c-8b9a-0f1e2d3c4b5a
+    group-by:
+        - IpAddress
+    timespan: 1h
+    condition:
+        gte: 2
+level: critical
+"""
+
+
+def test_chained_correlations_and_uncounted_matches_equal_scan(spark, tmp_path):
+    """A correlation over a correlation runs as one component; a referred rule's match
+    without an event time is counted (scan: exit 2; here a problem row naming it)."""
+    from sigcc.spark.job import scan_inputs
+
+    (tmp_path / "chain.yml").write_text(CHAIN, encoding="utf-8")
+    spray = "examples/logs/password_spray_security.jsonl"
+    timeless = tmp_path / "timeless.jsonl"
+    timeless.write_text(json.dumps({"Channel": "Security", "EventID": 4648,
+                                    "IpAddress": "10.20.30.40"}) + "\n", encoding="utf-8")
+    rule_args = [*RULES, str(tmp_path / "chain.yml")]
+    rc, ref = scan([a for r in rule_args for a in ("--rules", r)] + [spray, str(timeless)])
+    assert rc == 2
+    rows, _ = scan_inputs(spark, rule_args, [spray, str(timeless)])
+    rows = _rows(rows)
+    chained = [f for f in firings(rows) if "Spraying again and again" in f]
+    assert firings(rows) == firings(ref) and len(chained) == 5
+    assert match_keys(rows) == match_keys(ref)
+    uncounted = [r for r in rows if r["kind"] == "problem"]
+    assert [(r["message"], r["count"]) for r in uncounted] == [
+        (f"correlations: 1 matches without an event time (e.g. {timeless} record 1)", 1)]
