@@ -37,11 +37,25 @@ def detection_signature(text: str, file: str, options: Options = DEFAULT_OPTIONS
             continue
         low = lower_document(doc, options)
         errors += sum(d.severity == "error" for d in low.diagnostics)
+        if low.rule is None:  # a metadata error (level, status, title) must not hide it
+            low = lower_document(_detection_only(doc), options)
         r = low.rule
         out.append((raw, None, None if r is None else (
             r.logsource_key, tuple((s.name, optimize(s.expr)) for s in r.searches),
             optimize(r.condition))))
     return errors, out
+
+
+def _detection_only(doc):
+    """The document without the metadata the compiler checks, so its detection lowers even
+    while, say, its level is invalid (the detection is what fixes must not change)."""
+    from dataclasses import replace
+
+    from sigcc.compiler.loader import PosDict
+    data = PosDict((k, v) for k, v in doc.data.items() if k not in ("level", "status", "title"))
+    data.line, data.col, data.key_pos = doc.data.line, doc.data.col, doc.data.key_pos
+    data["title"] = "t"
+    return replace(doc, data=data)
 
 
 def same_detection(before, after) -> bool:

@@ -225,7 +225,7 @@ def render_scalar(value: str, style: str | None) -> str | None:
     as exactly `value`; None when that style cannot hold it on one line."""
     if "\n" in value or "\r" in value:
         return None
-    if style is None:
+    if not style:  # plain (libyaml says '', PyYAML's Python parser None)
         candidates = [value]
     elif style == "'":
         candidates = ["'" + value.replace("'", "''") + "'"]
@@ -234,11 +234,9 @@ def render_scalar(value: str, style: str | None) -> str | None:
         candidates = [json.dumps(value, ensure_ascii=False)]
     else:
         return None
-    for text in candidates:
-        try:
-            back = yaml.load("k: " + text, Loader=_Composer)
-        except yaml.YAMLError:
-            continue
-        if isinstance(back, dict) and back.get("k") == value and isinstance(back["k"], str):
+    from sigcc.compiler.loader import load_text
+    for text in candidates:  # read back as the compiler reads it (dates stay text)
+        docs, diags = load_text("k: " + text)
+        if not diags and docs and docs[0].data.get("k") == value and isinstance(docs[0].data["k"], str):
             return text
     return None
