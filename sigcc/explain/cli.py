@@ -41,7 +41,13 @@ def _explainers(ns, options):
     from sigcc.explain.explainer import Explainer, ExplainError
     from sigcc.runtime.ruleset import Ruleset
 
+    from pathlib import Path
+
     out = []
+    for p in ns.rules:
+        if not Path(p).exists():
+            raise ExplainError(f"--rules {p}: no such rule file, directory or module (give rule "
+                               "files, directories, or a module written by 'sigcc build')")
     modules = [p for p in ns.rules if p.endswith(".py")]
     rule_paths = [p for p in ns.rules if not p.endswith(".py")]
     for m in modules:

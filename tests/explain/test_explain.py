@@ -218,6 +218,11 @@ def test_bad_requests_are_one_line_and_exit_2(rules, tmp_path, capsys, args, mes
 
 def test_no_rules_and_bad_module(tmp_path, capsys):
     (tmp_path / "one.json").write_text(json.dumps(HIT))
+    for gone in ("nope", "nope.py"):
+        rc, _, err = _run(["--rules", tmp_path / gone, tmp_path / "one.json"], capsys)
+        assert (rc, err) == (2, f"sigcc: --rules {tmp_path / gone}: no such rule file, directory "
+                                "or module (give rule files, directories, or a module written "
+                                "by 'sigcc build')\n")
     (tmp_path / "empty").mkdir()
     rc, _, err = _run(["--rules", tmp_path / "empty", tmp_path / "one.json"], capsys)
     assert rc == 2 and err.endswith("sigcc: no rules to explain with (no rule files found, or all "
