@@ -432,6 +432,7 @@ def cmd_scan(ns) -> int:
     summary.filters = rule_filter.describe() + time_range.describe()
     summary.rules_total, summary.rules_selected = setup.total, setup.selected
     progress = Progress(ns.progress)
+    in_range = time_range.holds if time_range.active else None  # (nothing per event without)
     t0 = time.perf_counter()
     try:
         for item in read_events(inputs, options=options):
@@ -445,7 +446,7 @@ def cmd_scan(ns) -> int:
             progress.tick(item.file)
             for k, rs in enumerate(sets):
                 ev, lc, tc = rs.prepare(item.event)
-                if time_range.active and not time_range.holds(ev):
+                if in_range is not None and not in_range(ev):
                     if k == 0:
                         summary.outside_time += 1
                     continue
@@ -462,7 +463,8 @@ def cmd_scan(ns) -> int:
                     t_us = event_time(ev, time_options)
                     line = match_record(m, ev, file=item.file, record=item.record,
                                         evtx_record=item.evtx_record,
-                                        details=details(doc.ir, m.searches, ev, collapse),
+                                        details=details(doc.ir, m.searches, ev, collapse,
+                                                        tests=setup.docs[k].tests),
                                         doc=doc, fields=fields if fields else None,
                                         event=item.event if ns.event else None, names=names)
                     if pipelines:
@@ -637,7 +639,8 @@ def build_parser() -> argparse.ArgumentParser:
         "filters (applied before matching; the summary states them)",
         "rule filters leave rules out before they are compiled (a rule directory) or loaded "
         "(a module); patterns are case-insensitive globs; repeat an option or separate "
-        "values with commas")
+        "values with commas. Correlation firings are filtered by --min-level only; the "
+        "rules a correlation reads are kept for it, their own matches not shown")
     f.add_argument("--min-level", choices=("informational", "low", "medium", "high", "critical"),
                    help="only rules of this level or above (correlation firings too)")
     f.add_argument("--status", action="append", default=[], metavar="S",

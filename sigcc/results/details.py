@@ -7,7 +7,9 @@
 `details` runs only for a match, never per event. It walks each fired search's IR with a
 recording evaluator built on the reference interpreter's tests (runtime/interpreter.py
 `check`, the oracle the generated code is tested against), on the event as `Ruleset.prepare`
-flattened it: a field test that holds records its field and the event's value there; `and`
+flattened it; string, value-list and regex tests run through the runtime's linear-time
+regex engine (a regex over its time budget leaves that search out of the details) instead
+of the interpreter's slow, unbounded glob walk, with the same results: a field test that holds records its field and the event's value there; `and`
 records its parts only when all hold; `or` records each part that holds; a `not` that holds
 records nothing (what it excludes is absent, not a reason). A keyword search (no field)
 records the first field whose value it matched. Values longer than DETAIL_MAX_CHARS (200)
@@ -28,9 +30,11 @@ from dataclasses import dataclass
 
 import orjson
 
-from sigcc.compiler.ir import And, Const, Match, Not, Or, Ref, RuleIR
+from sigcc.compiler.ir import And, AnyOf, Const, Match, Not, Or, Ref, RegexMatch, RuleIR, StrMatch, Wild
+from sigcc.compiler.patterns import to_regex
 from sigcc.options import Options
 from sigcc.runtime.interpreter import _Event, check
+from sigcc.runtime.regex_engine import Regex
 
 __all__ = ["DETAIL_MAX_CHARS", "RuleDoc", "RuleDocs", "details", "attack", "shown",
            "HIDDEN_SEARCHES"]
@@ -91,24 +95,84 @@ class _Flat(_Event):
         self.collapse = collapse
 
 
-def _record(expr, ev: _Flat, out: dict) -> bool:
+_ANY_OF = {"eq": str.__eq__, "prefix": str.startswith, "suffix": str.endswith,
+           "contains": lambda text, v: v in text}
+
+
+def _string_test(test, timeout: float):
+    """text -> bool for a StrMatch, AnyOf or RegexMatch (the interpreter's results); None
+    for the other tests (cheap: the interpreter's `check` does them)."""
+    if isinstance(test, RegexMatch):
+        return Regex(test.pattern, test.flags, timeout).search
+    if isinstance(test, AnyOf):
+        values = test.values if test.cased else tuple(v.lower() for v in test.values)
+        rel = _ANY_OF[test.kind]
+        fn = lambda text: any(rel(text, v) for v in values)  # noqa: E731
+    elif isinstance(test, StrMatch):
+        parts = test.parts if test.cased else \
+            tuple(p.lower() if isinstance(p, str) else p for p in test.parts)
+        if all(isinstance(p, str) for p in parts):
+            whole = "".join(parts)
+            fn = whole.__eq__
+        elif len(parts) == 3 and parts[0] is parts[2] is Wild.ANY and isinstance(parts[1], str):
+            lit = parts[1]
+            fn = lambda text: lit in text  # noqa: E731
+        elif len(parts) == 2 and parts[1] is Wild.ANY and isinstance(parts[0], str):
+            lit = parts[0]
+            fn = lambda text: text.startswith(lit)  # noqa: E731
+        elif len(parts) == 2 and parts[0] is Wild.ANY and isinstance(parts[1], str):
+            lit = parts[1]
+            fn = lambda text: text.endswith(lit)  # noqa: E731
+        else:
+            fn = Regex(to_regex(parts), "s", timeout).fullmatch
+    else:
+        return None
+    if getattr(test, "cased", True):
+        return fn
+    return lambda text: fn(text.lower())
+
+
+class _Tests:
+    """Each test's evaluator, made once per scan (the rules' IR is frozen and hashable)."""
+
+    MAX = 1 << 14
+
+    def __init__(self, timeout: float = 0.5):
+        self.timeout = timeout
+        self.fns: dict = {}
+
+    def holds(self, test, field, ev: "_Flat") -> bool:
+        fn = self.fns.get(test, _UNSET)
+        if fn is _UNSET:
+            if len(self.fns) >= self.MAX:
+                self.fns.clear()
+            fn = self.fns[test] = _string_test(test, self.timeout)
+        if fn is None:
+            return check(test, field, ev)
+        return any(fn(t) for t in ev.texts(field))
+
+
+_UNSET = object()
+
+
+def _record(expr, ev: _Flat, out: dict, tests: _Tests) -> bool:
     """Does `expr` hold? If so, the fields that make it hold are added to `out`."""
     if isinstance(expr, Match):
         if expr.field is not None:
-            if check(expr.test, expr.field, ev):
+            if tests.holds(expr.test, expr.field, ev):
                 out.setdefault(expr.field, ev.fields.get(expr.field))
                 return True
             return False
-        if not check(expr.test, None, ev):
+        if not tests.holds(expr.test, None, ev):
             return False
         for name in ev.fields:  # the keyword matched some value: say whose
-            if check(expr.test, name, ev):
+            if tests.holds(expr.test, name, ev):
                 out.setdefault(name, ev.fields[name])
                 break
         return True
     if isinstance(expr, And):
         mine: dict = {}
-        if all(_record(e, ev, mine) for e in expr.items):
+        if all(_record(e, ev, mine, tests) for e in expr.items):
             for k, v in mine.items():
                 out.setdefault(k, v)
             return True
@@ -116,10 +180,10 @@ def _record(expr, ev: _Flat, out: dict) -> bool:
     if isinstance(expr, Or):
         held = False
         for e in expr.items:
-            held = _record(e, ev, out) or held
+            held = _record(e, ev, out, tests) or held
         return held
     if isinstance(expr, Not):
-        return not _record(expr.item, ev, {})
+        return not _record(expr.item, ev, {}, tests)
     if isinstance(expr, Const):
         return expr.value
     if isinstance(expr, Ref):  # (searches never refer to searches; conditions do)
@@ -128,10 +192,12 @@ def _record(expr, ev: _Flat, out: dict) -> bool:
 
 
 def details(rule: RuleIR | None, fired, ev: dict, collapse_whitespace: bool = False,
-            cap: int = DETAIL_MAX_CHARS) -> dict:
-    """field -> shown value, over the fired searches in order (first search wins a field)."""
+            cap: int = DETAIL_MAX_CHARS, tests: _Tests | None = None) -> dict:
+    """field -> shown value, over the fired searches in order (first search wins a field).
+    `tests`: the evaluators to reuse (RuleDocs.tests); a fresh set when None."""
     if rule is None:
         return {}
+    tests = tests if tests is not None else _Tests()
     by_name = {s.name: s.expr for s in rule.searches}
     flat = _Flat(ev, collapse_whitespace)
     found: dict = {}
@@ -140,7 +206,7 @@ def details(rule: RuleIR | None, fired, ev: dict, collapse_whitespace: bool = Fa
         if expr is None or name in HIDDEN_SEARCHES:
             continue
         try:
-            _record(expr, flat, found)
+            _record(expr, flat, found, tests)
         except Exception:  # (a bounded regex that times out: that search shows nothing)
             continue
     return {k: shown(v, cap) for k, v in found.items()}
@@ -166,7 +232,7 @@ def _doc(ir: RuleIR) -> RuleDoc:
 def build_options(flags: dict) -> Options:
     """The Options a module was built with, as far as it recorded them (OPTIONS)."""
     keep = ("collapse_whitespace", "field_names", "logsource", "slash_regex", "field_aliases",
-            "unmapped_logsource")
+            "unmapped_logsource", "regex_timeout")
     return Options(**{k: flags[k] for k in keep if k in flags})
 
 
@@ -179,6 +245,7 @@ class RuleDocs:
     def __init__(self, options: Options, irs: dict | None = None):
         self.options = options
         self.irs = irs
+        self.tests = _Tests(options.regex_timeout)
         self._docs: dict = {}
         self._files: dict = {}  # file -> {(id, line): RuleIR} or an error text
 

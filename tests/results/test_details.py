@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 import sigcc
 from sigcc.backends.python.writer import build_module
 from sigcc.compiler.ir import And, Match, Not, Or
-from sigcc.results.details import DETAIL_MAX_CHARS, RuleDocs, attack, details, shown
+from sigcc.results.details import DETAIL_MAX_CHARS, RuleDocs, _Tests, attack, details, shown
 from sigcc.runtime.interpreter import _Event, check
 from tests.conftest import EXAMPLES, ROOT, rule_yaml
 from tests.properties.strategies import cases
@@ -97,10 +97,17 @@ def test_every_recorded_field_is_one_a_positive_test_of_a_fired_search_holds_on(
     loaded = sigcc.load_rules(rules, options, optimize=options.optimize)  # (what compile does)
     rs = sigcc.Ruleset.from_source(build_module(loaded.rules, options, optimized=True))
     by_id = {r.meta.id: r for r in loaded.rules}
+    tests = _Tests()
     for event in events:
         ev, _, _ = rs.prepare(event)
         flat = _Event.__new__(_Event)
         flat.fields, flat.collapse = ev, options.collapse_whitespace
+        # the recorder's own test evaluators give the interpreter's results, field by field
+        for r in loaded.rules:
+            for s in r.searches:
+                for mt, _ in _walk(s.expr):
+                    for f in ([mt.field] if mt.field is not None else [None, *ev]):
+                        assert tests.holds(mt.test, f, flat) == check(mt.test, f, flat), (mt, f)
         for m in rs.match(event):
             ir = by_id[m.rule_id]
             got = details(ir, m.searches, ev, options.collapse_whitespace)
