@@ -12,10 +12,21 @@ checks; satisfiable is the contradiction test some use), config (.sigcc-lint.yml
 """
 from __future__ import annotations
 
-from sigcc.lint.config import ConfigError, LintConfig, load_config, make_config
-from sigcc.lint.engine import LintResult, lint
-from sigcc.lint.registry import CHECKS, Check
-from sigcc.lint.source import Finding, Fix
+# The names load on first use, so `sigcc lint --help` (sigcc/lint/cli.py) imports nothing
+# heavy (yaml, lark): tests/cli/test_startup_imports.py.
+_WHERE = {
+    "lint": "engine", "LintResult": "engine",
+    "LintConfig": "config", "load_config": "config", "make_config": "config",
+    "ConfigError": "config", "CHECKS": "engine", "Check": "registry",
+    "Finding": "source", "Fix": "source",
+}
 
 __all__ = ["lint", "LintResult", "LintConfig", "load_config", "make_config", "ConfigError",
            "CHECKS", "Check", "Finding", "Fix"]
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'sigcc.lint' has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(f"sigcc.lint.{_WHERE[name]}"), name)
