@@ -57,7 +57,7 @@ class JetStreamSource:
         self._nc, self._js = nc, nc.jetstream()
         self.name = config.input_stream
         self._config, self._log = config, log
-        self._sub = None
+        self._puller = None
         self.ack_wait = config.ack_wait  # the consumer's, once bound
 
     async def start(self) -> None:
@@ -87,15 +87,12 @@ class JetStreamSource:
                 raise ServeError(f"--consumer {c.consumer}: cannot create it: {exc}") from None
             self._log("consumer_created", stream=c.input_stream, consumer=c.consumer,
                       subject=c.input_subject)
-        self._sub = await self._js.pull_subscribe_bind(
-            consumer=c.consumer, stream=c.input_stream,
-            pending_msgs_limit=max(2 * c.max_in_flight, 1000))
+        self._puller = Puller(self._nc, c.input_stream, c.consumer)
+        await self._puller.start()
 
     async def fetch(self, n: int, timeout: float) -> list[InMessage]:
         try:
-            msgs = await self._sub.fetch(n, timeout=timeout)
-        except (asyncio.TimeoutError, nats.errors.TimeoutError):
-            return []
+            msgs = await self._puller.fetch(n, timeout)
         except TRANSIENT as exc:
             self._log("fetch_error", error=f"{type(exc).__name__}: {exc}")
             await asyncio.sleep(min(timeout, 0.5))
@@ -106,10 +103,75 @@ class JetStreamSource:
 
     async def pending(self) -> int | None:
         try:
-            info = await self._sub.consumer_info()
+            info = await self._js.consumer_info(self._config.input_stream, self._config.consumer)
         except TRANSIENT:
             return None
         return info.num_pending
+
+    async def close(self) -> None:
+        if self._puller is not None:
+            await self._puller.close()
+
+
+class Puller:
+    """Pull requests to a consumer, answered on one inbox: each asks for at most the free
+    in-flight slots, with no_wait, so the server sends what it has at once (then a status
+    when it had fewer) and nothing arrives later than the request's own answer. While the
+    stream is idle, requests are repeated after 10 ms doubling to 100 ms (the latency at a
+    low rate). Messages are taken from the inbox by a callback in the order they arrive —
+    one list append each, where the client's own fetch creates two tasks per message."""
+
+    API = "$JS.API.CONSUMER.MSG.NEXT.{}.{}"
+
+    def __init__(self, nc, stream: str, consumer: str):
+        self._nc = nc
+        self._subject = self.API.format(stream, consumer)
+        self._inbox = nc.new_inbox()
+        self._got: list = []
+        self._answered = asyncio.Event()
+        self._want = 0
+        self._idle = 0.01
+        self._sub = None
+
+    async def start(self) -> None:
+        self._sub = await self._nc.subscribe(self._inbox, cb=self._arrived)
+
+    async def _arrived(self, msg) -> None:
+        status = msg.headers.get(api.Header.STATUS) if msg.headers else None
+        if status is None:
+            self._got.append(msg)
+            if len(self._got) >= self._want:
+                self._answered.set()
+        elif status != "100":  # 404 no messages, 408 expired, 409 ...: the answer is complete
+            self._answered.set()
+
+    async def fetch(self, n: int, timeout: float) -> list:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if self._got:
+                out, self._got = self._got[:n], self._got[n:]
+                return out
+            self._want = n
+            self._answered.clear()
+            await self._nc.publish(self._subject, b'{"batch":%d,"no_wait":true}' % n,
+                                   reply=self._inbox)
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                await asyncio.wait_for(self._answered.wait(), max(left, 0.001))
+            except asyncio.TimeoutError:  # no answer (the server is away): try again later
+                return self._take(n)
+            if self._got:
+                self._idle = 0.01
+                return self._take(n)
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return []
+            await asyncio.sleep(min(self._idle, left))
+            self._idle = min(self._idle * 2, 0.1)
+
+    def _take(self, n: int) -> list:
+        out, self._got = self._got[:n], self._got[n:]
+        return out
 
     async def close(self) -> None:
         if self._sub is not None:
