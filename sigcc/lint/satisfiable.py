@@ -172,6 +172,34 @@ def _needs_value(test) -> bool:
     return not isinstance(test, Null)
 
 
+def _surely_possible(expr, searches: dict) -> bool:
+    """A quick "can be true": no constant, no test under both polarities, and no field with
+    two tests of which one pins the value down (then no two tests can conflict)."""
+    tests: dict = {}  # field -> {test: polarities}
+    stack, seen = [(expr, True)], set()
+    while stack:
+        e, pos = stack.pop()
+        if isinstance(e, Match):
+            if e.field is not None:
+                tests.setdefault(e.field, {}).setdefault(e.test, set()).add(pos)
+        elif isinstance(e, (And, Or)):
+            stack.extend((x, pos) for x in e.items)
+        elif isinstance(e, Not):
+            stack.append((e.item, not pos))
+        elif isinstance(e, Ref) and e.name in searches:
+            if (e.name, pos) not in seen:
+                seen.add((e.name, pos))
+                stack.append((searches[e.name], pos))
+        else:
+            return False  # Const, an unknown Ref, ...: let the expansion decide
+    for by_test in tests.values():
+        if any(len(p) > 1 for p in by_test.values()):
+            return False
+        if len(by_test) > 1 and any(True in p and _is_anchor(t) for t, p in by_test.items()):
+            return False
+    return True
+
+
 def never_true(expr, searches: dict, memo: dict | None = None) -> bool | None:
     """True when `expr` (over Refs to `searches`) can never be true, False when it can,
     None when the expansion is too large to tell (see the module doc).
@@ -179,6 +207,8 @@ def never_true(expr, searches: dict, memo: dict | None = None) -> bool | None:
     reused)."""
     if memo is None:
         memo = {}
+    if _surely_possible(expr, searches):
+        return False
     st = memo.get("state")
     if st is None:
         st = memo["state"] = _State(searches)
