@@ -27,10 +27,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP) $(RUN_STAMP)
 
 ## run: build the environment, compile the sample rules and correlations, scan the sample
-##      logs, print matches, correlation firings and the summary
+##      logs, print matches and correlation firings as a table, the summary, and write the
+##      HTML report out/report.html
 run: $(RUN_STAMP)
 	$(BIN)/sigcc build examples/rules examples/correlations -o out/detections.py
-	$(BIN)/sigcc scan --rules out/detections.py examples/logs
+	$(BIN)/sigcc scan --rules out/detections.py examples/logs --format table --html out/report.html
+	@echo "make run: the HTML report is out/report.html; JSONL matches: $(BIN)/sigcc scan --rules out/detections.py examples/logs"
 
 ## test: build the environment and run the test suite; prints the failures (with their
 ##       tracebacks) and one summary line, not every skip reason or warning
