@@ -31,8 +31,8 @@ from sigcc.service.messages import InMessage, Outgoing, SinkUnavailable
 from sigcc.service.metrics import HealthServer, Metrics
 from sigcc.service.rules import Rules, build_rules, check_rebuild, fingerprint
 
-DLQ_PAYLOAD_LOGGED = 1000
-PREFETCH = 2  # fetched batches waiting to be matched (their messages count as in flight)  # bytes of a dead letter's payload shown in its stdio-mode log line
+DLQ_PAYLOAD_LOGGED = 1000  # bytes of a dead letter's payload shown in its stdio-mode log line
+PREFETCH = 2  # fetched batches waiting to be matched (their messages count as in flight)
 
 
 class Service:
