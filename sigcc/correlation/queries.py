@@ -340,11 +340,13 @@ class _Sql:
             p = 50.0 if k == "value_median" else float(self.c.condition.percentile)
             part = f"PARTITION BY {gs}, a.lo"
             pct = self.cast(repr(p), "double")
+            # floor(r): SQLite's CAST truncates; PostgreSQL's and DuckDB's round (0.9 -> 1)
+            fl = "CAST(r AS BIGINT)" if self.d == "sqlite" else "CAST(FLOOR(r) AS BIGINT)"
             ranked = (f"sigcc_ranked AS (SELECT {gs}, a.lo, a.hi, b.t, b.v, ROW_NUMBER() OVER "
                       f"({part} ORDER BY b.v) - 1 AS rk, COUNT(*) OVER ({part}) AS n {base}), "
                       f"sigcc_ranks AS (SELECT *, (n - 1) * {pct} / 100 AS r FROM sigcc_ranked), "
-                      "sigcc_floored AS (SELECT *, CAST(r AS BIGINT) AS lo_rk, r - CAST(r AS "
-                      "BIGINT) AS fr FROM sigcc_ranks)")
+                      f"sigcc_floored AS (SELECT *, {fl} AS lo_rk, r - {fl} AS fr FROM "
+                      "sigcc_ranks)")
             g2 = ", ".join(self.groups)
             value = ("SUM(CASE WHEN rk = lo_rk THEN CASE WHEN fr = 0 THEN v ELSE v * (1 - fr) "
                      "END WHEN rk = lo_rk + 1 THEN v * fr ELSE 0 END)")

@@ -402,3 +402,16 @@ def test_corpus_correlations_fire_the_same_groups(db):
         assert same(got, expected), f"{c.title}\nquery:   {got}\nruntime: {expected}"
         fired += bool(expected)
     assert fired >= 6  # the corpus makes most of them fire
+
+
+def test_percentile_rank_is_floored_not_rounded(db):
+    """Found by the random streams on PostgreSQL: its CAST(0.9 AS BIGINT) is 1, so the 90th
+    percentile of [1, 1] came out 1.1; the rank is floored in every dialect."""
+    c = Correlation(id="c1", name=None, title="c", level="high", type="value_percentile",
+                    rules=("ra",), group_by=("g",), aliases=(), timespan=1,
+                    condition=CorrelationCondition((Threshold("gt", 1),), "v", 90))
+    events = [{"kind": "a", "ts": _iso(0, 0), "g": "x", "v": "1"},
+              {"kind": "a", "ts": _iso(0, 0), "g": "x", "v": "1"},
+              {"kind": "a", "ts": _iso(0, 0), "g": "y", "v": "1"},
+              {"kind": "a", "ts": _iso(0, 0), "g": "y", "v": "3"}]
+    _load_and_compare(db, c, events)
