@@ -542,11 +542,13 @@ def _finish_correlations(corr, out, summary, ns) -> None:
     if not corr.active:
         return
     try:
-        _write_firings(corr.finish(), out, summary, ns)
+        firings = corr.finish()  # (with --state: saves it; the only OSError meant below)
     except OSError as exc:
         print(f"sigcc: --state {ns.state}: cannot save the correlation state: {exc}",
               file=sys.stderr)
         summary.problems["correlation state not saved"] += 1
+        firings = []
+    _write_firings(firings, out, summary, ns)  # a closed stdout (`| head`) is not the state
     summary.correlation_counters = corr.counters()
     summary.uncounted = corr.uncounted()
     for line in corr.report_lines():
