@@ -40,3 +40,17 @@ def test_make_run_builds_scans_and_writes_the_report(tmp_path):
     assert "Password Spray" in scan.stdout or "password" in scan.stdout.lower()  # a firing
     report = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert report.startswith("<!DOCTYPE html>") or report.lower().startswith("<!doctype html>")
+
+
+def test_a_closed_stdout_is_not_a_state_error(tmp_path):
+    """`sigcc scan ... | head -1` with correlations: the pipe closes before the last
+    firings are written; that is no error of the correlation state (there is none)."""
+    module = tmp_path / "m.py"
+    subprocess.run([sys.executable, "-m", "sigcc", "build", "-q", str(ROOT / "examples" / "rules"),
+                    str(ROOT / "examples" / "correlations"), "-o", str(module)], check=True,
+                   capture_output=True)
+    done = subprocess.run(f"'{sys.executable}' -m sigcc scan --no-summary --rules '{module}' "
+                          f"'{ROOT / 'examples' / 'logs'}' | head -1", shell=True,
+                          capture_output=True, text=True, timeout=300)
+    assert len(done.stdout.splitlines()) == 1
+    assert "correlation state" not in done.stderr and "Traceback" not in done.stderr
