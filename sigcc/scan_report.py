@@ -114,7 +114,7 @@ class Summary:
                 f"{title}: the {len(shown)} with the most {what}, of {len(rows):,}"
             t = Table(title=heading, title_justify="left")
             t.add_column("level")
-            t.add_column("rule")
+            t.add_column("rule", overflow="fold")  # (a long id is folded, never cut)
             t.add_column(what, justify="right")
             for (level, title_, rid), n in shown:
                 t.add_row(Text(level), Text.assemble(title_, " ", (rid, "dim")), Text(str(n)))
@@ -130,7 +130,7 @@ class Summary:
                 "" if len(shown_h) == len(hosts) else f": the {len(shown_h)} with the most, "
                                                         f"of {len(hosts):,}"),
                       title_justify="left")
-            t.add_column("computer")
+            t.add_column("computer", overflow="fold")
             t.add_column("matches", justify="right")
             for host, n in shown_h:
                 t.add_row(Text(host), Text(str(n)))
