@@ -28,12 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import orjson
-
 from sigcc.compiler.ir import And, AnyOf, Const, Match, Not, Or, Ref, RegexMatch, RuleIR, StrMatch, Wild
 from sigcc.compiler.patterns import to_regex
 from sigcc.options import Options
 from sigcc.runtime.interpreter import _Event, check
+from sigcc.runtime.output import dumps
 from sigcc.runtime.regex_engine import Regex
 
 __all__ = ["DETAIL_MAX_CHARS", "RuleDoc", "RuleDocs", "details", "attack", "shown",
@@ -83,7 +82,7 @@ def shown(value, cap: int = DETAIL_MAX_CHARS):
     if value is None or isinstance(value, (bool, int, float)):
         return value
     text = value if isinstance(value, str) else \
-        orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        dumps(value).decode()
     return text if len(text) <= cap else text[: cap - 1] + "…"
 
 

@@ -30,10 +30,9 @@ from __future__ import annotations
 import csv
 import io
 
-import orjson
-
 from sigcc.correlation.time import iso_utc, parse_time
 from sigcc.results.details import shown
+from sigcc.runtime.output import dumps
 
 __all__ = ["FORMATS", "CSV_COLUMNS", "TIMELINE_COLUMNS", "DETAILS_SEPARATOR", "writer",
            "details_text"]
@@ -55,7 +54,7 @@ def _cell(v) -> str:
     if isinstance(v, (list, tuple)):
         return " | ".join(_cell(x) for x in v)
     if isinstance(v, dict):
-        return orjson.dumps(v, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        return dumps(v).decode()
     return str(v)
 
 
@@ -98,10 +97,10 @@ class _Jsonl:
         self.out = stream  # binary
 
     def match(self, line: dict, time_us) -> None:
-        self.out.write(orjson.dumps(line, default=str, option=orjson.OPT_NON_STR_KEYS) + b"\n")
+        self.out.write(dumps(line) + b"\n")
 
     def firing(self, f) -> None:
-        self.out.write(orjson.dumps(f.to_dict()) + b"\n")
+        self.out.write(dumps(f.to_dict()) + b"\n")
 
     def close(self) -> None:
         self.out.flush()

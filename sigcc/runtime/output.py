@@ -22,6 +22,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import json
+
+import orjson
+
 from sigcc.runtime.events import timestamp_of
 
 
@@ -61,3 +65,14 @@ def match_record(m, ev: dict, *, file, record, evtx_record=None, details=None, d
     if event is not None:
         line["event"] = event
     return line
+
+
+def dumps(obj) -> bytes:
+    """A match, firing or value as compact JSON bytes, whatever an event held: orjson, and for
+    what orjson refuses (an integer past 64 bits, which the readers keep exact) the standard
+    library's encoder, which writes such integers exactly. Other objects as their str()."""
+    try:
+        return orjson.dumps(obj, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(obj, default=str, ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=True).encode("utf-8", "surrogatepass")

@@ -13,9 +13,7 @@ id>:<n>" (the n-th firing of that correlation released by this message), of a de
 JetStream drops the copies inside its duplicate window."""
 from __future__ import annotations
 
-import orjson
-
-from sigcc.runtime.output import match_record
+from sigcc.runtime.output import dumps, match_record
 from sigcc.service.decode import Rejected, decode_event
 from sigcc.service.messages import (H_DETAIL, H_MSG_ID, H_REASON, H_RULE, H_SEQUENCE, H_SUBJECT,
                                     RULE_ERROR, InMessage, Outgoing, sanitize_header)
@@ -54,7 +52,7 @@ class Detector:
                 line = match_record(m, ev, file=msg.file, record=msg.seq)
                 if self.with_subject:
                     line["input_subject"] = msg.subject
-                out.append(Outgoing(orjson.dumps(line), f"{msg.file}:{msg.seq}:{m.rule_id}",
+                out.append(Outgoing(dumps(line), f"{msg.file}:{msg.seq}:{m.rule_id}",
                                     {H_MSG_ID: f"{msg.file}:{msg.seq}:{m.rule_id}"},
                                     rule_id=m.rule_id, level=m.level))
             if len(rs.errors) > before:
@@ -89,7 +87,7 @@ class Detector:
             if self.with_subject and msg.subject is not None:
                 line["input_subject"] = msg.subject
             mid = f"{msg.file}:{msg.seq}:{f.rule_id}:{tag}{n}"
-            out.append(Outgoing(orjson.dumps(line), mid, {H_MSG_ID: mid},
+            out.append(Outgoing(dumps(line), mid, {H_MSG_ID: mid},
                                 rule_id=f.rule_id, level=f.level))
 
     def _dead(self, msg: InMessage, reason: str, detail: str, rule_id: str | None = None) -> Outgoing:

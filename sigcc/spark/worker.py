@@ -21,13 +21,12 @@ import pickle
 import tempfile
 from typing import Iterable, Iterator
 
-import orjson
 import pyarrow as pa
 
 from sigcc.options import Options
 from sigcc.runtime.items import Problem, Record, event_item
 from sigcc.runtime.json_text import EventError, decode, size_error
-from sigcc.runtime.output import match_record
+from sigcc.runtime.output import dumps, match_record
 
 KINDS = ("match", "problem", "rule_error", "correlation")
 
@@ -187,7 +186,7 @@ class _Out:
 
 
 def _text(v):
-    return v if v is None or v.__class__ is str else orjson.dumps(v, default=str).decode()
+    return v if v is None or v.__class__ is str else dumps(v).decode()
 
 
 def _record(v):
@@ -411,7 +410,7 @@ def correlate_batches(batches: Iterable[pa.RecordBatch], ctx: Context) -> Iterat
             if f.rule_id in silent:
                 continue
             out.row(kind="correlation", rule_id=f.rule_id, title=f.title, level=f.level,
-                    timestamp=f.window_end, firing=orjson.dumps(f.to_dict()).decode(),
+                    timestamp=f.window_end, firing=dumps(f.to_dict()).decode(),
                     count=f.events_total)
 
     import pyarrow.compute as pc

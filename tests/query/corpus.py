@@ -264,7 +264,14 @@ def postgres_db(table: Table):
 
 
 def spark_session():
+    """The test run's one local Spark session (getOrCreate: whichever test asks first makes
+    it); its Python workers are this interpreter, as tests/spark/conftest.py's need (they
+    import pyarrow and sigcc from this venv)."""
+    import os
+    import sys
+
     from pyspark.sql import SparkSession
+    os.environ["PYSPARK_PYTHON"] = sys.executable
     return (SparkSession.builder.master("local[2]").appName("sigcc-differential")
             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
             .config("spark.sql.caseSensitive", "true").config("spark.sql.ansi.enabled", "false")
