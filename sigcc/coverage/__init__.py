@@ -4,6 +4,8 @@
     layer.py   counting rules per technique and tactic; the Navigator layer (format 4.5)
     cli.py     the subcommand
 """
+from sigcc.lazy import lazy_names
+
 _LAZY = {
     'Coverage': 'sigcc.coverage.layer',
     'collect': 'sigcc.coverage.layer',
@@ -14,15 +16,4 @@ _LAZY = {
 
 __all__ = ["Coverage", "collect", "rule_refs", "select", "to_layer"]
 
-
-def __getattr__(name: str):
-    """The package's names, imported when first asked for: `sigcc --help` and the other
-    commands register this one's arguments without importing what it runs on."""
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -14,6 +14,13 @@
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from sigcc.lazy import lazy_names
+
+if TYPE_CHECKING:  # (for the annotations; imported when used)
+    from sigcc.explain.explainer import Explanation
+
 _LAZY = {
     'Explainer': 'sigcc.explain.explainer',
     'ExplainError': 'sigcc.explain.explainer',
@@ -33,15 +40,4 @@ def explain(sources, event: dict, options=None, rule_id: str | None = None) -> "
     from sigcc.options import Options
     return Explainer.from_sources(sources, options or Options()).explain(event, rule_id)
 
-
-def __getattr__(name: str):
-    """The package's names, imported when first asked for: `sigcc --help` and the other
-    commands register this one's arguments without importing what it runs on."""
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY)

@@ -7,6 +7,8 @@
     junit.py         JUnit XML (--junit)
     cli.py           the subcommand
 """
+from sigcc.lazy import lazy_names
+
 _LAZY = {
     'Case': 'sigcc.regtest.cases',
     'discover': 'sigcc.regtest.cases',
@@ -16,15 +18,4 @@ _LAZY = {
 
 __all__ = ["Case", "Result", "discover", "run"]
 
-
-def __getattr__(name: str):
-    """The package's names, imported when first asked for: `sigcc --help` and the other
-    commands register this one's arguments without importing what it runs on."""
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY)

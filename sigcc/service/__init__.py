@@ -15,6 +15,13 @@ cli (the `serve` subcommand).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from sigcc.lazy import lazy_names
+
+if TYPE_CHECKING:  # (for the annotations; imported when used)
+    from sigcc.service.config import ServeConfig
+
 _LAZY = {"ServeConfig": "sigcc.service.config", "ServeError": "sigcc.service.messages"}
 
 __all__ = ["ServeConfig", "ServeError", "serve", "serve_async"]
@@ -70,15 +77,4 @@ async def serve_async(config: "ServeConfig", rules=None, *, stdin=None, stdout=N
             except Exception:  # already closed, or the server is gone: acks sent are sent
                 await nc.close()
 
-
-def __getattr__(name: str):
-    """The package's names, imported when first asked for: `sigcc --help` and the other
-    commands register this one's arguments without importing what it runs on."""
-    where = _LAZY.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(where), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _LAZY)
