@@ -23,7 +23,7 @@ from tests.query import corpus
 
 pytestmark = [needs_shared, needs_evtx_samples]
 SAMPLE_EVERY = 8
-SPARK_EVERY = 10
+SPARK_EVERY = 40  # (every 10th took ~8 min of a 23-min CI on 2 cores: one Spark job per batch)
 
 # (engine or "*", rule id) -> why the query and the matcher disagree there.
 KNOWN: dict[tuple[str, str], str] = {
@@ -191,7 +191,7 @@ def test_spark_selects_what_the_matcher_selects(world):
         selects.append((rule.meta.id, exp.select(exp.Literal.string(rule.meta.id).as_("r"),
                                                  exp.column(corpus.ID, quoted=True))
                         .from_("logs").where(cond)))
-    batch = 25
+    batch = 60
     for i in range(0, len(selects), batch):
         chunk = selects[i:i + batch]
         union = chunk[0][1]
@@ -211,7 +211,7 @@ def test_spark_selects_what_the_matcher_selects(world):
             got.setdefault(rid, set())
         for r in rows:
             got[r[0]].add(r[1])
-    assert len(got) > 400
+    assert len(got) > 250
     # a few whole queries, exactly as `sigcc query --target spark` writes them
     from sigcc.query import to_query
     sample = [r for r in world["rules"] if world["expected"].get(r.meta.id)][:15]
