@@ -144,11 +144,6 @@ def rule_code(rule: RuleIR, options: Options) -> RuleCode:
                     rule.logsource_key)
 
 
-def check_rule(rule: RuleIR, options: Options) -> None:
-    """Make one rule's code and discard it (what `sigcc validate` does for every rule)."""
-    rule_code(rule, options)
-
-
 def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = False,
                  plan=None, on_error=None, codes: list | None = None) -> str:
     """Generate the module source for `rules` (in the given order); `optimized`: the rules

@@ -5,8 +5,12 @@ returns the very object it was given when nothing changes.
 nothing changes (a fixed point is `new is old`). Two more passes work where code is
 emitted (sigcc/backends/python/writer.py, with Options.optimize), in this order:
 
-    EMIT_PASSES:  share.shared_searches   identical searches across rules -> one function
+    EMIT_PASSES:  share.shared_searches   identical searches across rules (by IR value)
                   hoist.repeated_reads    per function: cache reads made twice -> a local
+
+The module writer shares searches by their emitted body instead (writer._shared: the same
+text is the same function, and a rule's code need not be made again when others change);
+share.shared_searches is kept for counting by IR value.
 
 Lower-casing is hoisted out of all rules by the runtime itself: each field's lower-cased
 text is computed once per event, in the `lc` cache (sigcc/runtime/values.py).
