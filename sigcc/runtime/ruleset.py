@@ -68,13 +68,16 @@ class RuleError:
 
 
 class CompiledRule:
-    """One rule of a module: its info, match function, (search name, function) pairs and
-    prefilter literals (None: always evaluated). `Ruleset.compiled` lists them in order."""
+    """One rule of a module: its info, match function, (search name, function) pairs,
+    prefilter literals (None: always evaluated) and the search names true whenever it fires
+    when the condition fixes them (compiler/fired.py; None: evaluated after it fired).
+    `Ruleset.compiled` lists them in order."""
 
-    __slots__ = ("info", "fn", "searches", "literals")
+    __slots__ = ("info", "fn", "searches", "literals", "fired")
 
-    def __init__(self, info, fn, searches, literals):
+    def __init__(self, info, fn, searches, literals, fired=None):
         self.info, self.fn, self.searches, self.literals = info, fn, searches, literals
+        self.fired = fired
 
 
 def _json_lines(text: str) -> list:
@@ -112,8 +115,10 @@ class Ruleset:
                             r["condition"], r.get("name"))
             self.rules.append(info)
             literals = r["literals"]
+            fired = r.get("fired")
             c = CompiledRule(info, fn, tuple(zip(r["searches"], search_fns)),
-                          None if literals is None else tuple(map(tuple, literals)))
+                             None if literals is None else tuple(map(tuple, literals)),
+                             None if fired is None else tuple(fired))
             self.compiled.append(c)
             groups[r["logsource_index"]].append(c)
         self.dispatch = self.options.get("dispatch", True) if dispatch is None else dispatch
@@ -180,7 +185,10 @@ class Ruleset:
                     continue
                 if hit:
                     i = r.info
-                    out.append(Match(i.id, i.title, i.level, i.tags, self._fired(r, ev, lc, tc), i))
+                    fired = r.fired
+                    if fired is None:
+                        fired = self._fired(r, ev, lc, tc)
+                    out.append(Match(i.id, i.title, i.level, i.tags, fired, i))
         return out
 
     def _fired(self, r: CompiledRule, ev, lc, tc) -> tuple[str, ...]:

@@ -32,6 +32,7 @@ from sigcc.compiler.dispatch import dispatch_fields, dispatch_spec
 from sigcc.compiler.ir import Expr, RuleIR
 from sigcc.compiler.logsources import logsource_condition
 from sigcc.compiler.passes import optimize_rule
+from sigcc.compiler.fired import fired_when_matched
 from sigcc.compiler.prefilter import required_literals
 from sigcc.correlation.serial import plan_lines
 from sigcc.options import Options
@@ -138,6 +139,9 @@ def rule_code(rule: RuleIR, options: Options) -> RuleCode:
         "searches": [s.name for s in rule.searches], "literals": required_literals(rule)}
     if m.name is not None:  # (only then: modules of rules without names are unchanged)
         row["name"] = m.name
+    fired = fired_when_matched(rule)
+    if fired is not None:  # the searches a match reports, known here: none evaluated again
+        row["fired"] = fired
     orjson.dumps(row)  # (its metadata must serialise: a failure is this rule's, here)
     return RuleCode(f"# rule {m.id!r}: {m.title!r}\n# from {m.file!r}, line {m.line}",
                     searches, "\n".join(cond), cond_defined, rule.condition_line, consts.pairs(), row,

@@ -63,7 +63,7 @@ MATCHERS = (
 # Rule metadata, one JSON object per line: data, read by the runtime with a JSON parser
 # (a table of Python dicts costs the compiler ~300 MB for SigmaHQ's 3,750 rules).
 RULES_JSON = (
-    '{"id":"6f1d7a3e-0c51-4b0e-9a57-3f2c9d0e1a04","title":"Rule collection","level":"low","status":"test","tags":[],"logsource":["windows",null,"sysmon"],"references":[],"file":"collection.yml","line":11,"condition":"1 of them","logsource_index":0,"searches":["selection"],"literals":[["DestinationHostname","evil."],["Image","\\\\whoami.exe"]]}\n'
+    '{"id":"6f1d7a3e-0c51-4b0e-9a57-3f2c9d0e1a04","title":"Rule collection","level":"low","status":"test","tags":[],"logsource":["windows",null,"sysmon"],"references":[],"file":"collection.yml","line":11,"condition":"1 of them","logsource_index":0,"searches":["selection"],"literals":[["DestinationHostname","evil."],["Image","\\\\whoami.exe"]],"fired":["selection"]}\n'
     '{"id":"6f1d7a3e-0c51-4b0e-9a57-3f2c9d0e1a05","title":"Rule collection, second rule","level":"low","status":"test","tags":[],"logsource":["windows",null,"sysmon"],"references":[],"file":"collection.yml","line":19,"condition":"all of sel*","logsource_index":0,"searches":["sel-dash","sel.dot","_excluded"],"literals":[["TargetFilename","\\\\start menu\\\\programs\\\\startup\\\\"]]}\n'
 )
 

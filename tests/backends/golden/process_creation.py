@@ -57,7 +57,7 @@ MATCHERS = (
 # Rule metadata, one JSON object per line: data, read by the runtime with a JSON parser
 # (a table of Python dicts costs the compiler ~300 MB for SigmaHQ's 3,750 rules).
 RULES_JSON = (
-    '{"id":"6f1d7a3e-0c51-4b0e-9a57-3f2c9d0e1a01","title":"Suspicious encoded PowerShell from cmd","level":"high","status":"test","tags":["attack.execution","attack.t1059.001"],"logsource":["windows","process_creation",null],"references":[],"file":"process_creation.yml","line":1,"condition":"all of selection_* and not 1 of filter_*","logsource_index":0,"searches":["selection_img","selection_cli","selection_parent","filter_system","filter_empty"],"literals":[["Image","\\\\powershell.exe"],["Image","\\\\pwsh.exe"]]}\n'
+    '{"id":"6f1d7a3e-0c51-4b0e-9a57-3f2c9d0e1a01","title":"Suspicious encoded PowerShell from cmd","level":"high","status":"test","tags":["attack.execution","attack.t1059.001"],"logsource":["windows","process_creation",null],"references":[],"file":"process_creation.yml","line":1,"condition":"all of selection_* and not 1 of filter_*","logsource_index":0,"searches":["selection_img","selection_cli","selection_parent","filter_system","filter_empty"],"literals":[["Image","\\\\powershell.exe"],["Image","\\\\pwsh.exe"]],"fired":["selection_img","selection_cli","selection_parent"]}\n'
 )
 
 # generated line -> rule file, rule line; one JSON array per line
