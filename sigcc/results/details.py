@@ -132,26 +132,27 @@ def _string_test(test, timeout: float):
 
 
 class _Tests:
-    """Each test's evaluator, made once per scan (the rules' IR is frozen and hashable)."""
+    """Each test's evaluator, made once per scan. Keyed by the test object's identity (a
+    frozen dataclass hashes all its values on every lookup: an AnyOf of hundreds of values
+    would cost more to look up than to evaluate); the entry keeps the test alive, so its id
+    is not reused while the entry stands."""
 
     MAX = 1 << 14
 
     def __init__(self, timeout: float = 0.5):
         self.timeout = timeout
-        self.fns: dict = {}
+        self.fns: dict = {}  # id(test) -> (test, evaluator or None)
 
     def holds(self, test, field, ev: "_Flat") -> bool:
-        fn = self.fns.get(test, _UNSET)
-        if fn is _UNSET:
+        entry = self.fns.get(id(test))
+        if entry is None or entry[0] is not test:
             if len(self.fns) >= self.MAX:
                 self.fns.clear()
-            fn = self.fns[test] = _string_test(test, self.timeout)
+            entry = self.fns[id(test)] = (test, _string_test(test, self.timeout))
+        fn = entry[1]
         if fn is None:
             return check(test, field, ev)
         return any(fn(t) for t in ev.texts(field))
-
-
-_UNSET = object()
 
 
 def _record(expr, ev: _Flat, out: dict, tests: _Tests) -> bool:
