@@ -24,7 +24,7 @@ from tests.query import corpus
 
 pytestmark = [needs_shared, needs_evtx_samples]
 SAMPLE_EVERY = 8
-SPARK_EVERY = 3  # the rules with hits and every 3rd other one: ~1,000 rules in ~2 min on 2 cores
+SPARK_EVERY = 10  # the rules with hits (~450) and every 10th other one
 
 # (engine or "*", rule id) -> why the query and the matcher disagree there.
 KNOWN: dict[tuple[str, str], str] = {
@@ -214,7 +214,7 @@ def test_spark_selects_what_the_matcher_selects(world):
             continue
         for j, (rid, _) in enumerate(chunk, start=1):
             got[rid] = {r[0] for r in rows if r[j]}
-    assert len(got) > 600, f"only {len(got)} rules converted for spark"
+    assert len(got) > 550, f"only {len(got)} rules converted for spark"
     # a few whole queries, exactly as `sigcc query --target spark` writes them
     from sigcc.query import to_query
     sample = [r for r in world["rules"] if world["expected"].get(r.meta.id)][:15]
