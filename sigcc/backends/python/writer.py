@@ -29,10 +29,10 @@ import orjson
 from sigcc import __version__
 from sigcc.backends.python.emitter import Constants, Emitter
 from sigcc.compiler.dispatch import dispatch_fields, dispatch_spec
+from sigcc.compiler.fired import fired_when_matched
 from sigcc.compiler.ir import Expr, RuleIR
 from sigcc.compiler.logsources import logsource_condition
 from sigcc.compiler.passes import optimize_rule
-from sigcc.compiler.fired import fired_when_matched
 from sigcc.compiler.prefilter import required_literals
 from sigcc.correlation.serial import plan_lines
 from sigcc.options import Options
