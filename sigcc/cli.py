@@ -274,25 +274,28 @@ class ScanSetup:
         self.selected = 0
 
 
-def _scan_rules(ns, options: Options, rule_filter, pipelines) -> ScanSetup:
-    """--rules for a scan: modules filtered at load, rule paths filtered and piped before
-    they are compiled (sigcc/results/rules.py). Raises BuildTimeSwitch, FileNotFoundError."""
+def _scan_rules(ns, options: Options, rule_filter, pipelines, paths=None) -> ScanSetup:
+    """--rules for a scan (or `paths`): modules filtered at load, rule paths filtered and
+    piped before they are compiled (sigcc/results/rules.py); `ns` None: no command line to
+    check the modules' build-time switches against (a serve reload: check_rebuild compares
+    them). Raises BuildTimeSwitch, FileNotFoundError."""
     from sigcc.results.details import RuleDocs, build_options
     from sigcc.results.rules import compile_for_scan, import_module, select
     from sigcc.runtime.ruleset import Ruleset
 
     setup = ScanSetup()
-    missing = [p for p in ns.rules if not Path(p).exists()]
+    paths = list(ns.rules if paths is None else paths)
+    missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise FileNotFoundError(f"sigcc: --rules {missing[0]}: no such rule file, directory or "
                                 "module (give rule files, directories, or a module written by "
                                 "'sigcc build')")
-    modules = [p for p in ns.rules if p.endswith(".py")]
-    rule_paths = [p for p in ns.rules if not p.endswith(".py")]
+    modules = [p for p in paths if p.endswith(".py")]
+    rule_paths = [p for p in paths if not p.endswith(".py")]
     for m in modules:
         module = import_module(m)
         flags = dict(getattr(module, "OPTIONS", {}))
-        conflicts = _build_time_conflicts(ns, flags)
+        conflicts = _build_time_conflicts(ns, flags) if ns is not None else []
         if pipelines:
             conflicts.append("--pipeline")
         if conflicts:
@@ -359,12 +362,12 @@ def cmd_scan(ns) -> int:
     from sigcc.compiler.pipelines import PipelineError
     from sigcc.correlation import CorrelationOptions
     from sigcc.correlation.time import event_time
-    from sigcc.results.details import HIDDEN_SEARCHES, details
+    from sigcc.results.details import HIDDEN_SEARCHES
     from sigcc.results.filters import FilterError, RuleFilter, TimeRange
     from sigcc.results.formats import writer
+    from sigcc.results.lines import match_line
     from sigcc.results.rules import event_names, scan_pipelines
     from sigcc.runtime.inputs import Problem, read_events
-    from sigcc.runtime.output import match_record
     from sigcc.scan_report import Progress, Summary
 
     inputs = list(ns.inputs) + list(getattr(ns, "summary_rest", []) or [])
@@ -456,17 +459,15 @@ def cmd_scan(ns) -> int:
                         continue  # fed to its correlations and not shown (generate: false)
                     if m.rule_id in setup.hidden[k]:
                         continue  # compiled for a correlation only; the filters left it out
-                    doc = setup.docs[k].get(m.rule)
-                    if doc.problem and doc.problem not in problems_said:
-                        problems_said.add(doc.problem)
-                        print(f"sigcc: {doc.problem}", file=sys.stderr)
+                    line, problem = match_line(m, ev, setup.docs[k], file=item.file,
+                                               record=item.record, evtx_record=item.evtx_record,
+                                               collapse=collapse, fields=fields or None,
+                                               event=item.event if ns.event else None,
+                                               names=names)
+                    if problem and problem not in problems_said:
+                        problems_said.add(problem)
+                        print(f"sigcc: {problem}", file=sys.stderr)
                     t_us = event_time(ev, time_options)
-                    line = match_record(m, ev, file=item.file, record=item.record,
-                                        evtx_record=item.evtx_record,
-                                        details=details(doc.ir, m.searches, ev, collapse,
-                                                        tests=setup.docs[k].tests),
-                                        doc=doc, fields=fields if fields else None,
-                                        event=item.event if ns.event else None, names=names)
                     if pipelines:
                         line["searches"] = [n for n in m.searches if n not in HIDDEN_SEARCHES]
                     summary.match(m, line["computer"], t_us, timed=True)

@@ -139,9 +139,9 @@ def cmd_serve(ns) -> int:
 
 
 def _serve(ns) -> int:
-    from sigcc.cli import BuildTimeSwitch, _load_ruleset, _print_diagnostics
+    from sigcc.cli import BuildTimeSwitch, _print_diagnostics
     from sigcc.service import ServeError, serve
-    from sigcc.service.rules import Rules, fingerprint
+    from sigcc.service.rules import build_rules
 
     try:
         config = config_from(ns)
@@ -149,14 +149,11 @@ def _serve(ns) -> int:
         print(f"sigcc serve: {exc}", file=sys.stderr)
         return 1
     try:
-        before = fingerprint(config.rules)
-        sets, diags = _load_ruleset(list(config.rules), config.options, ns)
-    except BuildTimeSwitch as exc:
+        rules = build_rules(config.rules, config.options, ns)
+    except (BuildTimeSwitch, FileNotFoundError) as exc:
         print(exc, file=sys.stderr)
         return 1
-    errors = [d for d in diags if d.severity == "error"]
-    _print_diagnostics(errors, sys.stderr)
-    rules = Rules(tuple(sets), tuple(errors), before)
+    _print_diagnostics(list(rules.errors), sys.stderr)
     try:
         return serve(config, rules)
     except ServeError as exc:

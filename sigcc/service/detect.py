@@ -3,7 +3,8 @@
 For each event, what `sigcc scan` does: every ruleset prepares and matches it; matches of
 rules a correlation refers to are fed to it (firings are published like matches; base
 matches of `generate: false` correlations are not shown); every other match is published
-as `match_record` writes it, plus `input_subject` in JetStream mode. A rule that raised on
+as the line scan writes (results.lines.match_line: details and rule documentation
+included), plus `input_subject` in JetStream mode. A rule that raised on
 the event sends the event to the dead-letter queue too (reason rule_error, the rule id in
 a header), once per rule; the matches of the other rules are still published.
 
@@ -13,7 +14,8 @@ id>:<n>" (the n-th firing of that correlation released by this message), of a de
 JetStream drops the copies inside its duplicate window."""
 from __future__ import annotations
 
-from sigcc.runtime.output import dumps, match_record
+from sigcc.results.lines import match_line
+from sigcc.runtime.output import dumps
 from sigcc.service.decode import Rejected, decode_event
 from sigcc.service.messages import (H_DETAIL, H_MSG_ID, H_REASON, H_RULE, H_SEQUENCE, H_SUBJECT,
                                     RULE_ERROR, InMessage, Outgoing, sanitize_header)
@@ -26,6 +28,8 @@ class Detector:
         self.options = options
         self.with_subject = with_subject
         self.rule_errors: list[tuple[str, str]] = []   # (rule id, error) since last drained
+        self.doc_problems: list[str] = []  # a rule's documentation unreadable: said once each
+        self._said: set[str] = set()
 
     def swap(self, rules, correlations) -> None:
         """Between batches only (the loop calls it there): the next event sees the new rules."""
@@ -41,6 +45,8 @@ class Detector:
             return [self._dead(msg, event.reason, event.detail)]
         out: list[Outgoing] = []
         corr = self.corr
+        docs = self.rules.docs
+        collapse = self.options.collapse_whitespace
         for k, rs in enumerate(self.rules.sets):
             before = len(rs.errors)
             ev, lc, tc = rs.prepare(event)
@@ -49,7 +55,11 @@ class Detector:
                     self.firings(corr.feed(k, m, ev, (msg.file, msg.seq)), msg, out)
                     if corr.silent(k, m.rule_id):
                         continue
-                line = match_record(m, ev, file=msg.file, record=msg.seq)
+                line, problem = match_line(m, ev, docs[k], file=msg.file, record=msg.seq,
+                                           collapse=collapse)
+                if problem and problem not in self._said:
+                    self._said.add(problem)
+                    self.doc_problems.append(problem)
                 if self.with_subject:
                     line["input_subject"] = msg.subject
                 out.append(Outgoing(dumps(line), f"{msg.file}:{msg.seq}:{m.rule_id}",

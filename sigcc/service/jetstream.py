@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import nats
+import orjson
 import nats.errors
 import nats.js.errors
 from nats.js import api
@@ -98,8 +99,25 @@ class JetStreamSource:
             await asyncio.sleep(min(timeout, 0.5))
             return []
         stream = self.name
-        return [InMessage(m.data, m.metadata.sequence.stream, stream, m.subject, m.ack,
-                          m.in_progress) for m in msgs]
+        return [InMessage(m.data, stream_sequence(m.reply), stream, m.subject, m.reply)
+                for m in msgs]
+
+    async def ack(self, msgs: list[InMessage]) -> None:
+        await self._reply(msgs, ACK, "ack_error")
+
+    async def in_progress(self, msgs: list[InMessage]) -> None:
+        await self._reply(msgs, IN_PROGRESS, None)
+
+    async def _reply(self, msgs: list[InMessage], what: bytes, error: str | None) -> None:
+        """One core publish per message to its ack subject (what Msg.ack does, without its
+        checks and per-message bookkeeping); one that fails is redelivered later."""
+        publish = self._nc.publish
+        for m in msgs:
+            try:
+                await publish(m.reply, what)
+            except Exception as exc:  # redelivered later; its matches are deduplicated
+                if error is not None:
+                    self._log(error, seq=m.seq, error=f"{type(exc).__name__}: {exc}")
 
     async def pending(self) -> int | None:
         try:
@@ -113,13 +131,28 @@ class JetStreamSource:
             await self._puller.close()
 
 
+ACK, IN_PROGRESS = b"+ACK", b"+WPI"
+
+
+def stream_sequence(reply: str) -> int:
+    """The stream sequence of a JetStream message, from its ack subject:
+    $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>, or
+    with a domain and account hash after ACK (12 tokens or more): the 6th or 8th token."""
+    tokens = reply.split(".")
+    if len(tokens) == 9:
+        return int(tokens[5])
+    return int(tokens[7])
+
+
 class Puller:
     """Pull requests to a consumer, answered on one inbox: each asks for at most the free
     in-flight slots, with no_wait, so the server sends what it has at once (then a status
     when it had fewer) and nothing arrives later than the request's own answer. While the
     stream is idle, requests are repeated after 10 ms doubling to 100 ms (the latency at a
-    low rate). Messages are taken from the inbox by a callback in the order they arrive —
-    one list append each, where the client's own fetch creates two tasks per message."""
+    low rate). Answers wait in the inbox subscription's own queue (no callback: a callback
+    costs a task switch per message, and the client's own fetch two tasks per message) and are
+    taken from it in bursts; the subscription's byte limit is off, as the requests bound what
+    comes (never more than asked for)."""
 
     API = "$JS.API.CONSUMER.MSG.NEXT.{}.{}"
 
@@ -127,51 +160,58 @@ class Puller:
         self._nc = nc
         self._subject = self.API.format(stream, consumer)
         self._inbox = nc.new_inbox()
-        self._got: list = []
-        self._answered = asyncio.Event()
-        self._want = 0
         self._idle = 0.01
         self._sub = None
+        self._queue: asyncio.Queue | None = None
 
     async def start(self) -> None:
-        self._sub = await self._nc.subscribe(self._inbox, cb=self._arrived)
+        self._sub = await self._nc.subscribe(self._inbox, pending_bytes_limit=0)
+        self._queue = self._sub._pending_queue
 
-    async def _arrived(self, msg) -> None:
-        status = msg.headers.get(api.Header.STATUS) if msg.headers else None
-        if status is None:
-            self._got.append(msg)
-            if len(self._got) >= self._want:
-                self._answered.set()
-        elif status != "100":  # 404 no messages, 408 expired, 409 ...: the answer is complete
-            self._answered.set()
+    def _take(self, n: int, into: list, first=None) -> bool:
+        """`first`, then the messages already in the inbox, into `into`, up to n in all:
+        True once the answer is complete (n messages, or a status: 404 no messages, 408
+        expired, 409 ...)."""
+        q = self._queue
+        msg = first
+        while len(into) < n:
+            if msg is None:
+                if q.empty():
+                    return False
+                msg = q.get_nowait()
+            status = msg.headers.get(api.Header.STATUS) if msg.headers else None
+            msg, data = None, msg
+            if status is None:
+                into.append(data)
+            elif status != "100":  # (100: a heartbeat)
+                return True
+        return True
 
     async def fetch(self, n: int, timeout: float) -> list:
-        deadline = asyncio.get_running_loop().time() + timeout
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        got: list = []
+        if self._take(n, got) or got:  # late answers of an earlier request first
+            return got
         while True:
-            if self._got:
-                out, self._got = self._got[:n], self._got[n:]
-                return out
-            self._want = n
-            self._answered.clear()
             await self._nc.publish(self._subject, b'{"batch":%d,"no_wait":true}' % n,
                                    reply=self._inbox)
-            left = deadline - asyncio.get_running_loop().time()
-            try:
-                await asyncio.wait_for(self._answered.wait(), max(left, 0.001))
-            except asyncio.TimeoutError:  # no answer (the server is away): try again later
-                return self._take(n)
-            if self._got:
+            complete = False
+            while not complete:
+                left = deadline - loop.time()
+                try:  # one wait per burst of arrivals; what is there then is taken at once
+                    first = await asyncio.wait_for(self._queue.get(), max(left, 0.001))
+                except asyncio.TimeoutError:  # no (full) answer: the server is away or slow
+                    return got
+                complete = self._take(n, got, first)
+            if got:
                 self._idle = 0.01
-                return self._take(n)
-            left = deadline - asyncio.get_running_loop().time()
+                return got
+            left = deadline - loop.time()
             if left <= 0:
                 return []
             await asyncio.sleep(min(self._idle, left))
             self._idle = min(self._idle * 2, 0.1)
-
-    def _take(self, n: int) -> list:
-        out, self._got = self._got[:n], self._got[n:]
-        return out
 
     async def close(self) -> None:
         if self._sub is not None:
@@ -181,14 +221,41 @@ class Puller:
                 pass
 
 
+class _Batch:
+    """The publishes of one Sink.publish call: their answers (None: stored) and how many
+    are still to come; `done` is set by the last."""
+
+    __slots__ = ("answers", "left", "done")
+
+    def __init__(self, n: int, done: asyncio.Future):
+        self.answers: list[str | None] = [None] * n
+        self.left, self.done = n, done
+
+
 class JetStreamSink:
+    """Each publish is a core publish whose reply subject is this sink's inbox plus a
+    counter, answered by JetStream with its acknowledgement (the client's publish_async
+    draws a random token and makes a future and a PubAck per message); the answers are
+    read in bursts from the inbox subscription's queue by one task this sink owns (started
+    in start, cancelled in close), and a publish call waits for one future for all its
+    items. An answer that is not a stored acknowledgement (an error, or 503: no stream
+    captures the subject) fails the call, which the loop repeats with the same Nats-Msg-Ids."""
+
     ordered = False
 
     def __init__(self, nc, config, log):
         self._nc, self._js = nc, nc.jetstream()
         self._config, self._log = config, log
+        self._prefix = nc.new_inbox() + "."
+        self._count = 0
+        self._waiting: dict[str, tuple[_Batch, int]] = {}
+        self._sub = None
+        self._reader: asyncio.Task | None = None
 
     async def start(self) -> None:
+        self._sub = await self._nc.subscribe(self._prefix + "*", pending_bytes_limit=0)
+        self._reader = asyncio.create_task(self._answers(self._sub._pending_queue),
+                                           name="sigcc-serve-publish-acks")
         for flag, subject in (("--output-subject", self._config.output_subject),
                               ("--dlq-subject", self._config.dlq_subject)):
             try:
@@ -199,33 +266,77 @@ class JetStreamSink:
             except TRANSIENT:
                 pass
 
+    async def _answers(self, queue: asyncio.Queue) -> None:
+        while True:
+            self._answer(await queue.get())
+            while not queue.empty():
+                self._answer(queue.get_nowait())
+
+    def _answer(self, msg) -> None:
+        waiting = self._waiting.pop(msg.subject, None)
+        if waiting is None:  # an answer after its call gave up: that call is repeated
+            return
+        batch, k = waiting
+        batch.answers[k] = _problem(msg)
+        batch.left -= 1
+        if not batch.left and not batch.done.done():
+            batch.done.set_result(None)
+
     async def publish(self, items: list[Outgoing]) -> None:
         if not items:
             return
         c = self._config
-        futures = []
+        loop = asyncio.get_running_loop()
+        batch = _Batch(len(items), loop.create_future())
+        replies = []
         try:
-            for item in items:
-                futures.append(await self._js.publish_async(
-                    c.dlq_subject if item.dead else c.output_subject, item.payload,
-                    headers=dict(item.headers), wait_stall=c.publish_timeout))
-            done, pending = await asyncio.wait(futures, timeout=c.publish_timeout)
+            for k, item in enumerate(items):
+                self._count += 1
+                reply = f"{self._prefix}{self._count}"
+                self._waiting[reply] = (batch, k)
+                replies.append(reply)
+                await self._nc.publish(c.dlq_subject if item.dead else c.output_subject,
+                                       item.payload, reply=reply, headers=item.headers)
+            await asyncio.wait_for(asyncio.shield(batch.done), c.publish_timeout)
+        except asyncio.TimeoutError:
+            raise SinkUnavailable(f"{batch.left} of {len(items)} publishes not acknowledged "
+                                  f"within {c.publish_timeout:g}s") from None
         except TRANSIENT as exc:
-            for f in futures:
-                f.cancel()
             raise SinkUnavailable(f"{type(exc).__name__}: {exc}") from None
-        for f in pending:  # never acknowledged: cancel, so the client's pending slots free up
-            f.cancel()
-        if pending:
-            raise SinkUnavailable(f"{len(pending)} of {len(items)} publishes not acknowledged "
-                                  f"within {c.publish_timeout:g}s")
-        errors = [f.exception() for f in done if f.exception() is not None]
+        finally:
+            for reply in replies:  # (no-op for the answered ones)
+                self._waiting.pop(reply, None)
+        errors = [a for a in batch.answers if a is not None]
         if errors:
-            e = errors[0]
-            no_stream = isinstance(e, nats.js.errors.NoStreamResponseError)
-            what = ("no stream captures the subject" if no_stream
-                    else f"{type(e).__name__}: {e}")
-            raise SinkUnavailable(f"{len(errors)} of {len(items)} publishes failed: {what}")
+            raise SinkUnavailable(f"{len(errors)} of {len(items)} publishes failed: {errors[0]}")
 
     async def close(self) -> None:
-        pass
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except TRANSIENT:
+                pass
+
+
+def _problem(answer) -> str | None:
+    """What is wrong with a publish's answer from JetStream; None: the message is stored
+    (or was already: a duplicate inside the window)."""
+    status = answer.headers.get(api.Header.STATUS) if answer.headers else None
+    if status == "503":
+        return "no stream captures the subject"
+    if status is not None:
+        return f"status {status} {answer.headers.get(api.Header.DESCRIPTION, '')}".rstrip()
+    try:
+        ack = orjson.loads(answer.data)
+    except orjson.JSONDecodeError:
+        return f"not an acknowledgement: {answer.data[:200]!r}"
+    if not isinstance(ack, dict) or ("error" not in ack and "seq" not in ack):
+        return f"not an acknowledgement: {answer.data[:200]!r}"
+    err = ack.get("error")
+    if err is not None:
+        return (f"{err.get('description', 'error')} (code {err.get('err_code', err.get('code'))})"
+                if isinstance(err, dict) else str(err))
+    return None

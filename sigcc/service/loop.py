@@ -221,12 +221,7 @@ class Service:
         try:
             items = [o for per in outs for o in per]
             await self._publish(items, msgs)
-            for m in msgs:
-                if m.ack is not None:
-                    try:
-                        await m.ack()
-                    except Exception as exc:  # redelivered later; its matches are deduplicated
-                        self.log("ack_error", seq=m.seq, error=f"{type(exc).__name__}: {exc}")
+            await self.source.ack(msgs)
             self._count(msgs, items)
             self.metrics.batch_seconds.observe(time.perf_counter() - t0)
         finally:
@@ -247,12 +242,7 @@ class Service:
                 self._output_problem = str(exc)
                 if time.monotonic() - last_touch > touch_every:
                     last_touch = time.monotonic()
-                    for m in msgs:
-                        if m.in_progress is not None:
-                            try:
-                                await m.in_progress()
-                            except Exception:
-                                pass
+                    await self.source.in_progress(msgs)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, c.retry_max)
                 continue
@@ -288,6 +278,9 @@ class Service:
         for rule_id, _ in errors:
             self.metrics.rule_errors.labels(rule_id).inc()
         errors.clear()
+        for problem in self.detector.doc_problems:  # (scan says these once on stderr too)
+            self.log("rule_doc_problem", problem=problem)
+        self.detector.doc_problems.clear()
 
     async def _drain(self) -> None:
         """The batches in flight: published and acked, for at most shutdown_timeout."""

@@ -5,7 +5,7 @@ correlation firings, dead letters) which a `Sink` publishes; then the input is a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Protocol
 
 # dead-letter reasons (the `Sigcc-Reason` header and the label of sigcc_dlq_total)
 NOT_JSON = "not_json"          # not valid JSON (or not UTF-8)
@@ -29,8 +29,7 @@ class InMessage:
     seq: int
     file: str                      # the stream name, or "<stdin>"
     subject: str | None = None     # the message's subject (JetStream only)
-    ack: Callable[[], Awaitable[None]] | None = None
-    in_progress: Callable[[], Awaitable[None]] | None = None
+    reply: str | None = None       # JetStream: its ack subject (Source.ack/in_progress use it)
     oversize: int | None = None    # stdin: a line longer than the limit (its size; not read)
 
 
@@ -54,6 +53,10 @@ class Source(Protocol):
     async def start(self) -> None: ...
     async def fetch(self, n: int, timeout: float) -> list[InMessage] | None:
         """Up to n messages ([] when none came in `timeout`); None: the input has ended."""
+    async def ack(self, msgs: list[InMessage]) -> None:
+        """Acknowledge the messages (never raises: one not acked is redelivered)."""
+    async def in_progress(self, msgs: list[InMessage]) -> None:
+        """Tell the server the messages are still being worked on (no redelivery yet)."""
     async def pending(self) -> int | None: ...
     async def close(self) -> None: ...
 

@@ -2,7 +2,7 @@
 notice changes.
 
 `build_rules` is what `sigcc scan` does with --rules (modules loaded, rule files and
-directories compiled in memory). `check_rebuild` decides whether a rebuild may replace the
+directories compiled in memory, with what the match lines need: each set's RuleDocs). `check_rebuild` decides whether a rebuild may replace the
 running rules: it may not when it raised, holds no rules, has more rule errors than the
 running build (a rule broken by an edit would otherwise silently stop matching), or a
 rebuilt module was built with other build-time switches."""
@@ -19,11 +19,13 @@ RULE_SUFFIXES = (".yml", ".yaml", ".py")
 
 @dataclass(frozen=True)
 class Rules:
-    """One build: its rulesets (in --rules order, as scan keeps them) and error diagnostics."""
+    """One build: its rulesets (in --rules order, as scan keeps them), error diagnostics,
+    and per set its RuleDocs (the details and documentation of the match lines)."""
 
     sets: tuple
     errors: tuple
     fingerprint: tuple
+    docs: tuple
 
     @property
     def count(self) -> int:
@@ -51,13 +53,17 @@ def fingerprint(paths) -> tuple:
     return tuple(sorted(out, key=lambda t: t[0]))
 
 
-def build_rules(paths, options: Options) -> Rules:
-    """Build (may raise: a module that does not load, ...). Runs in a worker thread on reload."""
-    from sigcc.cli import _load_ruleset
+def build_rules(paths, options: Options, ns=None) -> Rules:
+    """Build as `sigcc scan --rules` does (may raise: a module that does not load, a path
+    that is gone, BuildTimeSwitch when `ns`, the command line, asks for a switch a module
+    was not built with). Runs in a worker thread on reload (ns None)."""
+    from sigcc.cli import _scan_rules
+    from sigcc.results.filters import RuleFilter
 
     before = fingerprint(paths)
-    sets, diags = _load_ruleset(list(paths), options)
-    return Rules(tuple(sets), tuple(d for d in diags if d.severity == "error"), before)
+    setup = _scan_rules(ns, options, RuleFilter.from_args(), [], paths=list(paths))
+    return Rules(tuple(setup.sets), tuple(d for d in setup.diagnostics if d.severity == "error"),
+                 before, tuple(setup.docs))
 
 
 def check_rebuild(old: Rules, new: Rules) -> str | None:

@@ -55,6 +55,12 @@ class StdinSource:
             out.append(InMessage(line, self._n, STDIN))
         return out
 
+    async def ack(self, msgs: list[InMessage]) -> None:
+        pass  # (a line read is a line done: stdin has nothing to acknowledge)
+
+    async def in_progress(self, msgs: list[InMessage]) -> None:
+        pass
+
     async def pending(self) -> int | None:
         return None
 

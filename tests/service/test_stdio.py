@@ -139,10 +139,8 @@ def test_stdin_with_state_continues_the_windows_like_scan(tmp_path):
 def test_bad_flags_and_missing_rules_are_one_line_errors(tmp_path, capsys):
     status, _, err = _in_process(["serve", "--rules", str(tmp_path / "nope")], b"")
     assert status == 1 and "Traceback" not in err
-    assert err == (f"{tmp_path / 'nope'}: error[no-such-path]: no such rule file or directory: "
-                   f"{tmp_path / 'nope'}\n  hint: check the path; directories are searched "
-                   "recursively for *.yml/*.yaml\n"
-                   "sigcc serve: no rules to serve with (all rules failed to compile?)\n")
+    assert err == (f"sigcc: --rules {tmp_path / 'nope'}: no such rule file, directory or module "
+                   "(give rule files, directories, or a module written by 'sigcc build')\n")
     status, _, err = _in_process(["serve", "--rules", RULES, "--nats", "nats://127.0.0.1:4222"], b"")
     assert status == 1
     assert err == ("sigcc serve: --nats needs --input-stream, --input-subject, --consumer, "
@@ -213,3 +211,29 @@ def test_serve_equals_scan_on_any_lines(tmp_path, built, lines, batch):
     dlq = [f["record"] for e, f in logged if e == "dlq"]
     assert dlq == bad
     assert status == (2 if bad else 0)
+
+
+def test_a_module_whose_rule_files_are_gone_still_matches_and_says_so_once(tmp_path):
+    """As scan: the lines keep every key (details empty) and the problem is logged once."""
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    module = tmp_path / "examples.py"
+    assert sigcc_main(["build", "-q", str(rules), "-o", str(module)]) == 0
+    shutil.rmtree(rules)
+    data = (EXAMPLES / "logs" / "background_flat.jsonl").read_bytes()
+    out, logged = io.BytesIO(), []
+    status = serve(ServeConfig(rules=(str(module),), watch_interval=0), None,
+                   stdin=io.BytesIO(data + data), stdout=out,
+                   log=lambda event, **f: logged.append((event, f)))
+    lines = _json_lines(out.getvalue())
+    assert status == 0 and len(lines) >= 4
+    assert all(line["details"] == {} and line["description"] is None for line in lines)
+    expected = _json_lines(_scan_in_process(tmp_path, data + data, str(module)).replace(
+        str(tmp_path / "events.jsonl").encode(), b"<stdin>"))
+    assert_same_lines(lines, expected)
+    problems = [f["problem"] for e, f in logged if e == "rule_doc_problem"]
+    assert len(problems) == len(set(problems)) == len({line["rule_id"] for line in lines})
+    assert all("details and description are empty" in p and "is not there" in p
+               for p in problems), problems
