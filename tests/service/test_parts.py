@@ -139,3 +139,49 @@ def test_health_server_paths():
         finally:
             await h.close()
     asyncio.run(go())
+
+
+_TOKEN = st.text(st.characters(whitelist_categories=("Lu", "Ll", "Nd"), whitelist_characters="_-"),
+                 min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(stream=_TOKEN, consumer=_TOKEN, domain=_TOKEN, account=_TOKEN,
+       numbers=st.lists(st.integers(0, 2**63 - 1), min_size=5, max_size=5),
+       v2=st.booleans(), extra=st.booleans())
+def test_the_stream_sequence_read_from_the_ack_subject_is_the_clients(stream, consumer, domain,
+                                                                       account, numbers, v2, extra):
+    """Both forms of JetStream's ack subject (with and without domain and account hash, and
+    the newer form with a random token at the end): the same sequence as nats-py's own parse."""
+    from nats.aio.msg import Msg
+
+    from sigcc.service.jetstream import stream_sequence
+
+    delivered, sseq, cseq, ts, pending = numbers
+    head = f"$JS.ACK.{domain}.{account}." if v2 else "$JS.ACK."
+    reply = f"{head}{stream}.{consumer}.{delivered}.{sseq}.{cseq}.{ts}.{pending}"
+    if v2 and extra:
+        reply += ".r4nd0m"
+    assert stream_sequence(reply) == sseq == Msg.Metadata._from_reply(reply).sequence.stream
+
+
+class _Answer:
+    def __init__(self, data: bytes, headers=None):
+        self.data, self.headers = data, headers
+
+
+def test_publish_answers():
+    """What the sink makes of JetStream's answer to a publish: stored (also as a duplicate),
+    or a reason that names the problem."""
+    from sigcc.service.jetstream import _problem
+
+    assert _problem(_Answer(b'{"stream":"OUT","seq":7}')) is None
+    assert _problem(_Answer(b'{"stream":"OUT","seq":7,"duplicate":true}')) is None
+    assert _problem(_Answer(b"", {"Status": "503"})) == "no stream captures the subject"
+    assert _problem(_Answer(b"", {"Status": "408", "Description": "Request Timeout"})) == \
+        "status 408 Request Timeout"
+    assert _problem(_Answer(b'{"error":{"code":503,"err_code":10077,"description":'
+                            b'"maximum messages exceeded"}}')) == \
+        "maximum messages exceeded (code 10077)"
+    assert _problem(_Answer(b"nonsense")).startswith("not an acknowledgement")
+    assert _problem(_Answer(b"[1]")).startswith("not an acknowledgement")
