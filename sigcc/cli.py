@@ -366,6 +366,7 @@ def cmd_scan(ns) -> int:
     from sigcc.results.filters import FilterError, RuleFilter, TimeRange
     from sigcc.results.formats import writer
     from sigcc.results.lines import match_line
+    from sigcc.runtime.memory import settle
     from sigcc.results.rules import event_names, scan_pipelines
     from sigcc.runtime.inputs import Problem, read_events
     from sigcc.scan_report import Progress, Summary
@@ -397,6 +398,7 @@ def cmd_scan(ns) -> int:
     except (BuildTimeSwitch, FileNotFoundError) as exc:
         print(exc, file=sys.stderr)
         return 1
+    settle()  # (the rules stay for the whole scan: out of the cyclic collector's way)
     sets = setup.sets
     _print_diagnostics([d for d in setup.diagnostics if d.severity == "error"], sys.stderr)
     if rule_filter.rule_ids:

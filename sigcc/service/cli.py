@@ -141,6 +141,7 @@ def cmd_serve(ns) -> int:
 def _serve(ns) -> int:
     from sigcc.cli import BuildTimeSwitch, _print_diagnostics
     from sigcc.service import ServeError, serve
+    from sigcc.runtime.memory import settle
     from sigcc.service.rules import build_rules
 
     try:
@@ -154,6 +155,7 @@ def _serve(ns) -> int:
         print(exc, file=sys.stderr)
         return 1
     _print_diagnostics(list(rules.errors), sys.stderr)
+    settle()  # (runtime/memory.py: reloads resettle)
     try:
         return serve(config, rules)
     except ServeError as exc:

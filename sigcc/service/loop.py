@@ -29,6 +29,7 @@ from sigcc.service.detect import Detector
 from sigcc.service.flow import InFlight
 from sigcc.service.messages import InMessage, Outgoing, SinkUnavailable
 from sigcc.service.metrics import HealthServer, Metrics
+from sigcc.runtime.memory import resettle
 from sigcc.service.rules import Rules, build_rules, check_rebuild, fingerprint
 
 DLQ_PAYLOAD_LOGGED = 1000  # bytes of a dead letter's payload shown in its stdio-mode log line
@@ -345,28 +346,14 @@ class Service:
         """Between batches: the new rules, with the correlation windows carried over."""
         new, took = self._next
         self._next = None
-        old_corr = self.detector.corr
         corr = ScanCorrelations(new.sets, self.config.correlation, None)
-        corr.state = old_corr.state
-        flushed = []
-        for i, engine in enumerate(corr.engines):
-            old = old_corr.engines[i] if i < len(old_corr.engines) else None
-            if engine is None or old is None:
-                if old is not None:
-                    flushed += old.flush()
-                continue
-            try:
-                engine.restore(old.snapshot())
-            except SnapshotError:  # the correlations changed shape: close the old windows
-                flushed += old.flush()
-        for old in old_corr.engines[len(corr.engines):]:
-            if old is not None:
-                flushed += old.flush()
+        flushed = _carry_over(self.detector.corr, corr)
         self.rules = new
         self.detector.swap(new, corr)
         self.metrics.reloads.labels("ok").inc()
         self.log("reload", result="ok", rules=new.count, rule_errors=len(new.errors), took=took,
                  flushed_firings=len(flushed))
+        resettle()  # (nothing refers to the old rules now: collected, the new ones frozen)
         if flushed:
             end = InMessage(b"", 0, self._file())
             items: list[Outgoing] = []
@@ -413,3 +400,24 @@ class Service:
                 loop.add_signal_handler(sig, fn)
             except (RuntimeError, ValueError, NotImplementedError):  # not the main thread
                 pass
+
+
+def _carry_over(old_corr, corr) -> list:
+    """The correlation windows of the running rules restored into the rebuilt ones; the
+    firings of those that cannot be carried over (changed shape, or gone), flushed."""
+    corr.state = old_corr.state
+    flushed = []
+    for i, engine in enumerate(corr.engines):
+        old = old_corr.engines[i] if i < len(old_corr.engines) else None
+        if engine is None or old is None:
+            if old is not None:
+                flushed += old.flush()
+            continue
+        try:
+            engine.restore(old.snapshot())
+        except SnapshotError:  # the correlations changed shape: close the old windows
+            flushed += old.flush()
+    for old in old_corr.engines[len(corr.engines):]:
+        if old is not None:
+            flushed += old.flush()
+    return flushed
