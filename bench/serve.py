@@ -8,21 +8,27 @@ Inputs: the events of ../shared/corpora/evtx-samples as JSON messages (exactly t
 into a module; without ../shared, the repository's examples (events repeated, examples/rules).
 
 Figures, each repeated --runs times, median reported with the spread (min-max):
-1. Baseline: in-process `sigcc scan` rate on the same events and rules — what cmd_scan
-   does per event (orjson decode, prepare, match_prepared, match_record, orjson.dumps),
-   timed in this process without start-up and rule loading, on a second pass (the first
-   warms up: rule regexes are compiled on first use, which costs seconds with SigmaHQ's).
-2. One instance: the events are published first to a staging stream; the instance starts
-   on an empty input stream (its rules loaded, its consumer bound: its `start` log line);
-   then the input stream is made to source the staging stream (a server-side copy, no
-   client CPU). The staging stream holds the events twice: the first copy warms the
-   instance up (as the scan's first pass), and the time runs from the count of acked messages
-   reaching the first copy's to its reaching both copies' (polled every 20 ms):
-   fetch, match, publish every match with its JetStream ack, ack every input.
+1. Baseline: the `sigcc scan` rate on the same events and rules, as a user runs it: a
+   process (`sigcc scan --rules MODULE EVENTS.jsonl -o OUT`: the same JSON reader, the
+   same match lines with details and rule documentation, written to a file) over the
+   events once and three times; marginal rate = 2 x events / (t3 - t1), so start-up,
+   module load and the first pass's regex compiling cancel out. For reference, the inner
+   loop of a scan (decode, prepare, match, match_line, dumps; no reading, no writing) is
+   timed in this process too.
+2. One instance: the input stream holds the events twice before the instance starts (the
+   server ingests nothing while the time runs: on a 2-core machine ingest would compete
+   with the instances for the CPU, and in a deployment it runs elsewhere or at another
+   time); the instance starts (its rules loaded, its consumer bound), the first copy warms
+   it up (as the scan's first pass), and the time runs from the count of acked messages
+   reaching the first copy's to its reaching both copies' (polled every 20 ms): fetch,
+   match, publish every match with its JetStream ack, ack every input.
    Target: >= 60% of the baseline rate.
-3. Two instances, one consumer group, the same way (both have logged `start` before the
-   copy begins; they share the warm-up copy). Target: >= 1.6x one instance (2 cores:
-   they compete with nats-server itself, and with whatever else runs).
+3. Two instances, one consumer group, the same way (started together; they share the
+   warm-up copy). Target: >= 1.6x one instance (2 cores: they compete with nats-server
+   itself, and with whatever else runs).
+   With a local nats-server (found by pgrep), the CPU time per event of the instances and
+   of the server during the timed window is printed too: on 2 cores, two instances cannot
+   go faster than 2 s / (their CPU + the server's) per event.
 4. Latency: after a warm-up copy of the events (unpaced, not measured), events published
    at 50% of the median one-instance rate (paced in 10 ms ticks); for each match, its
    output message's JetStream time minus its input message's
@@ -78,54 +84,87 @@ def load_inputs(ns) -> tuple[list[bytes], str, str]:
     return events, rules, what
 
 
-def scan_rate(events: list[bytes], rules: str) -> tuple[float, int]:
-    from sigcc.cli import _load_ruleset
-    from sigcc.options import Options
-    from sigcc.runtime.output import match_record
+def scan_baseline(events: list[bytes], rules: str, tmp: Path) -> float:
+    """`sigcc scan` as a process over the events x1 and x3 (JSONL files): the marginal rate."""
+    from processes import run
 
-    sets, _ = _load_ruleset([rules], Options())
-    for timed in (False, True):  # a warm-up pass (regexes compile on first use), then timed
+    files = {}
+    for k in (1, 3):
+        f = tmp / f"events-x{k}.jsonl"
+        if not f.exists():
+            f.write_bytes(b"".join(e + b"\n" for e in events) * k)
+        files[k] = f
+    t = {}
+    for k, f in files.items():
+        t[k] = run([str(ROOT / ".venv" / "bin" / "sigcc"), "scan", "--no-summary", "--progress",
+                    "never", "--rules", rules, str(f), "-o", str(tmp / "scan-out.jsonl")]).wall
+    return 2 * len(events) / (t[3] - t[1])
+
+
+def scan_loop_rate(events: list[bytes], rules: str) -> tuple[float, int]:
+    """The inner loop of a scan in this process (for reference): decode, prepare, match,
+    match_line, dumps per event, on a second pass (the first compiles the rules' regexes)."""
+    from sigcc.options import Options
+    from sigcc.results.lines import match_line
+    from sigcc.runtime.json_text import decode
+    from sigcc.runtime.output import dumps
+    from sigcc.service.rules import build_rules
+
+    built = build_rules((rules,), Options())
+    for timed in (False, True):
         t0 = time.perf_counter()
         matches = 0
         for n, data in enumerate(events, 1):
-            event = orjson.loads(data)
-            for rs in sets:
+            event = decode(data, 64)
+            for rs, docs in zip(built.sets, built.docs):
                 ev, lc, tc = rs.prepare(event)
                 for m in rs.match_prepared(ev, lc, tc):
-                    orjson.dumps(match_record(m, ev, file="f", record=n))
+                    dumps(match_line(m, ev, docs, file="f", record=n)[0])
                     matches += 1
     return len(events) / (time.perf_counter() - t0), matches
+
+
+def nats_server_pid() -> int | None:
+    try:
+        out = subprocess.run(["pgrep", "-x", "nats-server"], capture_output=True, text=True)
+        pids = [int(p) for p in out.stdout.split()]
+    except (OSError, ValueError):
+        return None
+    return pids[0] if len(pids) == 1 else None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """user + system seconds of a running process (Linux /proc), None if unreadable."""
+    if pid is None:
+        return None
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Run:
     """Streams for one measured run on the server, deleted at the end."""
 
-    def __init__(self, js, tag: str):
-        self.js, self.tag = js, tag
-        self.staging, self.input = f"BENCH_STAGE_{tag}", f"BENCH_IN_{tag}"
+    def __init__(self, js, tag: str, storage: str = "file"):
+        self.js, self.tag, self.storage = js, tag, storage
+        self.input = f"BENCH_IN_{tag}"
         self.output = f"BENCH_OUT_{tag}"
         self.subject = f"bench.{tag}.events"
         self.out_subject, self.dlq_subject = f"bench.{tag}.matches", f"bench.{tag}.dlq"
         self.consumer = f"bench_{tag}"
 
-    async def create(self, staged: list[bytes] | None) -> None:
-        js = self.js
-        if staged is not None:
-            await js.add_stream(name=self.staging, subjects=[self.subject])
-            await publish_fast(js, self.subject, staged)
-            await js.add_stream(name=self.input, subjects=[f"bench.{self.tag}.unused"])
-        else:
-            await js.add_stream(name=self.input, subjects=[self.subject])
-        await js.add_stream(name=self.output, subjects=[self.out_subject, self.dlq_subject])
-
-    async def release(self) -> None:
-        """The input stream starts copying the staging stream, server-side."""
+    async def create(self, events: list[bytes] | None) -> None:
+        """The input stream (holding `events` when given) and the output stream."""
         from nats.js import api
 
-        info = await self.js.stream_info(self.input)
-        cfg = info.config
-        cfg.sources = [api.StreamSource(name=self.staging)]
-        await self.js.update_stream(cfg)
+        js, storage = self.js, api.StorageType(self.storage)
+        await js.add_stream(name=self.input, subjects=[self.subject], storage=storage)
+        if events:
+            await publish_fast(js, self.subject, events)
+        await js.add_stream(name=self.output, subjects=[self.out_subject, self.dlq_subject],
+                            storage=storage)
 
     def flags(self, url: str) -> list[str]:
         return ["--nats", url, "--input-stream", self.input, "--input-subject", self.subject,
@@ -139,7 +178,7 @@ class Run:
         return info.delivered.consumer_seq - info.num_ack_pending
 
     async def delete(self) -> None:
-        for s in (self.staging, self.input, self.output):
+        for s in (self.input, self.output):
             try:
                 await self.js.delete_stream(s)
             except Exception:
@@ -154,10 +193,14 @@ async def publish_fast(js, subject: str, payloads: list[bytes]) -> None:
 
 
 def start_instance(rules: str, flags: list[str], batch: int, log: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "sigcc", "serve", "--rules", rules, *flags,
-                             "--batch", str(batch), "--max-in-flight", str(batch * 10),
+    """`sigcc serve` as from a user's shell (processes.STRIPPED_ENV, as the scan baseline)."""
+    from processes import STRIPPED_ENV
+
+    env = {k: v for k, v in os.environ.items() if k not in STRIPPED_ENV}
+    return subprocess.Popen([str(ROOT / ".venv" / "bin" / "sigcc"), "serve", "--rules", rules,
+                             *flags, "--batch", str(batch), "--max-in-flight", str(batch * 10),
                              "--watch-interval", "0"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "wb"))
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(log, "wb"), env=env)
 
 
 def wait_started(log: Path, proc, timeout: float = 120) -> None:
@@ -172,26 +215,34 @@ def wait_started(log: Path, proc, timeout: float = 120) -> None:
 
 
 async def instances_rate(js, url: str, events: list[bytes], rules: str, k: int, batch: int,
-                         tmp: Path) -> float:
-    run = Run(js, uuid.uuid4().hex[:8])
+                         tmp: Path, storage: str = "file"
+                         ) -> tuple[float, list[float] | None, float | None]:
+    """(events/s over the second copy, each instance's CPU µs per event in that window,
+    the local nats-server's CPU µs per event; None where not readable)."""
+    run = Run(js, uuid.uuid4().hex[:8], storage)
     procs = []
+    server = nats_server_pid()
     try:
         await run.create(events + events)  # the first copy warms the instances up
-        await js.add_consumer(run.input, _consumer(run, 30, filtered=False))
+        await js.add_consumer(run.input, _consumer(run, 30))
         for i in range(k):
             log = tmp / f"{run.tag}-{i}.log"
             procs.append((start_instance(rules, run.flags(url), batch, log), log))
         for p, log in procs:
             await asyncio.to_thread(wait_started, log, p)
-        await run.release()
         n = len(events)
         while await run.acked() < n:
             await asyncio.sleep(0.02)
         t0 = time.perf_counter()
+        c0 = [cpu_seconds(p.pid) for p, _ in procs]
+        s0 = cpu_seconds(server)
         while await run.acked() < 2 * n:
             await asyncio.sleep(0.02)
         dt = time.perf_counter() - t0
-        return n / dt
+        c1 = [cpu_seconds(p.pid) for p, _ in procs]
+        s1 = cpu_seconds(server)
+        us = None if None in c0 + c1 else [1e6 * (b - a) / n for a, b in zip(c0, c1)]
+        return n / dt, us, (None if s0 is None or s1 is None else 1e6 * (s1 - s0) / n)
     finally:
         for p, _ in procs:
             p.terminate()
@@ -200,21 +251,18 @@ async def instances_rate(js, url: str, events: list[bytes], rules: str, k: int, 
         await run.delete()
 
 
-def _consumer(run, ack_wait, filtered=True):
-    """(The input stream of a sourced run holds only the staging stream's messages: its
-    consumer has no filter, which serve accepts; JetStream 2.9 refuses a filter outside
-    the stream's own subjects.)"""
+def _consumer(run, ack_wait):
     from nats.js import api
 
-    return api.ConsumerConfig(durable_name=run.consumer,
-                              filter_subject=run.subject if filtered else None,
+    return api.ConsumerConfig(durable_name=run.consumer, filter_subject=run.subject,
                               ack_policy=api.AckPolicy.EXPLICIT, ack_wait=ack_wait,
                               max_ack_pending=20000)
 
 
 async def latency(js, url: str, events: list[bytes], rules: str, rate: float, batch: int,
-                  tmp: Path, seconds: float) -> tuple[float, float, int, float]:
-    run = Run(js, uuid.uuid4().hex[:8])
+                  tmp: Path, seconds: float, storage: str = "file"
+                  ) -> tuple[float, float, int, float]:
+    run = Run(js, uuid.uuid4().hex[:8], storage)
     n = min(len(events), int(rate * seconds))
     log = tmp / f"{run.tag}-lat.log"
     proc = None
@@ -277,35 +325,53 @@ async def main_async(ns) -> int:
     load_start = os.getloadavg()
     events, rules, what = load_inputs(ns)
     print(f"sigcc serve benchmark: {what}; rules {rules}; batch {ns.batch}; "
+          f"{ns.storage} streams; "
           f"load average {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} at start, "
           f"{os.cpu_count()} cores", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="sigcc-bench-serve-logs-"))
     nc = await nats.connect(ns.nats)
     js = nc.jetstream()
-    base, one, two = [], [], []
+    base, loop, one, two = [], [], [], []
+    cpu1, cpu2, srv1, srv2 = [], [], [], []
     matches = 0
     try:
         for r in range(ns.runs):
-            rate, matches = scan_rate(events, rules)
-            base.append(rate)
-            one.append(await instances_rate(js, ns.nats, events, rules, 1, ns.batch, tmp))
-            two.append(await instances_rate(js, ns.nats, events, rules, 2, ns.batch, tmp))
-            print(f"  run {r + 1}: scan {base[-1]:,.0f} ev/s, one instance {one[-1]:,.0f} ev/s, "
-                  f"two {two[-1]:,.0f} ev/s (load {os.getloadavg()[0]:.2f})", flush=True)
+            base.append(scan_baseline(events, rules, tmp))
+            rate, matches = scan_loop_rate(events, rules)
+            loop.append(rate)
+            rate, us, srv = await instances_rate(js, ns.nats, events, rules, 1, ns.batch, tmp,
+                                                   ns.storage)
+            one.append(rate)
+            cpu1 += [sum(us)] if us else []
+            srv1 += [srv] if srv is not None else []
+            rate, us, srv = await instances_rate(js, ns.nats, events, rules, 2, ns.batch, tmp,
+                                                   ns.storage)
+            two.append(rate)
+            cpu2 += [sum(us)] if us else []
+            srv2 += [srv] if srv is not None else []
+            print(f"  run {r + 1}: scan {base[-1]:,.0f} ev/s (its inner loop {loop[-1]:,.0f}), "
+                  f"one instance {one[-1]:,.0f} ev/s, two {two[-1]:,.0f} ev/s "
+                  f"(load {os.getloadavg()[0]:.2f})", flush=True)
         half = statistics.median(one) / 2
-        lat = [await latency(js, ns.nats, events, rules, half, ns.batch, tmp, ns.latency_seconds)
+        lat = [await latency(js, ns.nats, events, rules, half, ns.batch, tmp, ns.latency_seconds,
+                             ns.storage)
                for _ in range(ns.runs)]
     finally:
         await nc.close()
     r1 = [o / b for o, b in zip(one, base)]
     r2 = [t / o for t, o in zip(two, one)]
     print(f"events {len(events):,}, matches per pass {matches:,}")
-    print(f"in-process scan rate        {spread(base)} events/s")
-    print(f"one instance via JetStream  {spread(one)} events/s")
-    print(f"two instances, one consumer {spread(two)} events/s")
-    print(f"one instance / scan         {spread(r1, '{:.2f}')}   target >= 0.60: "
+    print(f"sigcc scan (process, marginal) {spread(base)} events/s")
+    print(f"  its inner loop, in process   {spread(loop)} events/s (reference only)")
+    print(f"one instance via JetStream     {spread(one)} events/s")
+    print(f"two instances, one consumer    {spread(two)} events/s")
+    if cpu1 and srv1:
+        print(f"CPU per event in the window: one instance {spread(cpu1, '{:.0f}')} µs + "
+              f"nats-server {spread(srv1, '{:.0f}')} µs; two instances together "
+              f"{spread(cpu2, '{:.0f}')} µs + nats-server {spread(srv2, '{:.0f}')} µs")
+    print(f"one instance / scan            {spread(r1, '{:.2f}')}   target >= 0.60: "
           f"{'met' if statistics.median(r1) >= 0.6 else 'NOT met'}")
-    print(f"two instances / one         {spread(r2, '{:.2f}')}   target >= 1.60: "
+    print(f"two instances / one            {spread(r2, '{:.2f}')}   target >= 1.60: "
           f"{'met' if statistics.median(r2) >= 1.6 else 'NOT met'}")
     p50 = [x[0] * 1000 for x in lat]
     p99 = [x[1] * 1000 for x in lat]
@@ -327,6 +393,9 @@ def main() -> int:
     p.add_argument("--events", type=int, default=None, help="use the first N events only")
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--batch", type=int, default=100)
+    p.add_argument("--storage", choices=("file", "memory"), default="file",
+                   help="the JetStream storage of the bench's streams (default: file, "
+                        "JetStream's own default)")
     p.add_argument("--latency-seconds", type=float, default=5.0)
     return asyncio.run(main_async(p.parse_args()))
 
