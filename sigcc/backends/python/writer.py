@@ -176,14 +176,6 @@ def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = Fal
     return assemble(made, options, plan)
 
 
-@dataclass
-class _Rendered:  # what the module template reads of a rule
-    code: str
-    fn: str
-    searches: list
-    json: str
-
-
 def assemble(codes: list[RuleCode], options: Options, plan=None) -> str:
     """The module of these rules' codes, in this order. With options.optimize, a search body
     that several rules have is one function `_s_<hash of the body>`, and each such rule's
@@ -205,12 +197,15 @@ def assemble(codes: list[RuleCode], options: Options, plan=None) -> str:
         if consts.setdefault(name, source) != source:  # 48 bits of SHA-1: never seen
             raise AssertionError(f"two constants named {name}")
     shared, shared_lines, marks = _shared(codes) if options.optimize else ({}, [], [])
-    rendered = []
+    # (the per-rule parts of the template joined here: one loop, not three in jinja)
+    code_parts, matcher_parts, json_parts = [], [], []
     for i, c in enumerate(codes):
         slot = str(i)
         lines = [c.head]  # (pieces of lines, joined by line breaks)
+        fns = []
         for s in c.searches:
             fn = s.fn.replace(SLOT, slot)
+            fns.append(fn)
             name = shared.get(s.body) if s.body is not None else None
             if name is not None:
                 lines += ["", f"# search {s.name!r}, line {s.line}: shared, {name}",
@@ -223,14 +218,17 @@ def assemble(codes: list[RuleCode], options: Options, plan=None) -> str:
         marks += [(f.replace(SLOT, slot), c.file, c.cond_line) for f in c.cond_defined]
         row = dict(c.row)
         row["logsource_index"] = ls_index[c.logsource_key]
-        rendered.append(_Rendered("\n".join(lines).replace(SLOT, slot), f"_r{slot}",
-                                  [(s.name, s.fn.replace(SLOT, slot)) for s in c.searches],
-                                  orjson.dumps(row).decode() + "\n"))
+        code_parts.append("\n".join(lines).replace(SLOT, slot))
+        matcher_parts.append(f"    (_r{slot}, ({''.join(f + ', ' for f in fns)})),\n")
+        json_parts.append(f"    {orjson.dumps(row).decode() + chr(10)!r}\n")
+    code_parts.append("")
     text = _ENV.get_template("module.py.j2").render(
         version=__version__, format=FORMAT, options=options.runtime_flags(),
         helpers=HELPERS, constants=[f"{n} = {src}" for n, src in consts.items()],
-        logsources=logsources, rules=rendered, shared="\n".join(shared_lines),
-        dispatch_fields=key_fields, correlations=plan_lines(plan) if plan is not None else [])
+        logsources=logsources, rule_count=len(codes), rules_code="\n".join(code_parts),
+        matchers="".join(matcher_parts), rules_json="".join(json_parts) or '    ""\n',
+        shared="\n".join(shared_lines), dispatch_fields=key_fields,
+        correlations=plan_lines(plan) if plan is not None else [])
     return text + _linemap(text, marks)
 
 
@@ -259,13 +257,19 @@ def _shared(codes: list[RuleCode]) -> tuple[dict[str, str], list[str], list]:
 
 def _linemap(text: str, marks: list) -> str:
     """LINEMAP_JSON: [generated line, rule file, rule line] for every generated function."""
-    where = {f"def {fn}(": (file, line) for fn, file, line in marks}
+    where = {fn: (file, line) for fn, file, line in marks}
     rows = []
-    for n, line in enumerate(text.split("\n"), 1):
-        if line.startswith(("def _r", "def _s", "def _d")):
-            head = line[: line.index("(") + 1]
-            if head in where:
-                rows.append((n, *where[head]))
+    n, at = 1, 0
+    i = text.find("\ndef _")
+    while i >= 0:
+        start = i + 5  # the name's first character
+        if text[start + 1] in "rsd":
+            fn = text[start:text.index("(", start)]
+            if fn in where:
+                n += text.count("\n", at, i + 1)
+                at = i + 1
+                rows.append((n, *where[fn]))
+        i = text.find("\ndef _", start)
     body = "".join(f"    {orjson.dumps(row).decode() + chr(10)!r}\n" for row in rows) or '    ""\n'
     return (f"\n# generated line -> rule file, rule line; one JSON array per line\n"
             f"LINEMAP_JSON = (\n{body})\n")
