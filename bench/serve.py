@@ -84,8 +84,9 @@ def load_inputs(ns) -> tuple[list[bytes], str, str]:
     return events, rules, what
 
 
-def scan_baseline(events: list[bytes], rules: str, tmp: Path) -> float:
-    """`sigcc scan` as a process over the events x1 and x3 (JSONL files): the marginal rate."""
+def scan_baseline(events: list[bytes], rules: str, tmp: Path) -> tuple[float, float]:
+    """`sigcc scan` as a process over the events x1 and x3 (JSONL files): the marginal rate
+    and the marginal CPU µs per event."""
     from processes import run
 
     files = {}
@@ -97,8 +98,9 @@ def scan_baseline(events: list[bytes], rules: str, tmp: Path) -> float:
     t = {}
     for k, f in files.items():
         t[k] = run([str(ROOT / ".venv" / "bin" / "sigcc"), "scan", "--no-summary", "--progress",
-                    "never", "--rules", rules, str(f), "-o", str(tmp / "scan-out.jsonl")]).wall
-    return 2 * len(events) / (t[3] - t[1])
+                    "never", "--rules", rules, str(f), "-o", str(tmp / "scan-out.jsonl")])
+    n = 2 * len(events)
+    return n / (t[3].wall - t[1].wall), 1e6 * (t[3].cpu - t[1].cpu) / n
 
 
 def scan_loop_rate(events: list[bytes], rules: str) -> tuple[float, int]:
@@ -331,12 +333,14 @@ async def main_async(ns) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="sigcc-bench-serve-logs-"))
     nc = await nats.connect(ns.nats)
     js = nc.jetstream()
-    base, loop, one, two = [], [], [], []
+    base, base_cpu, loop, one, two = [], [], [], [], []
     cpu1, cpu2, srv1, srv2 = [], [], [], []
     matches = 0
     try:
         for r in range(ns.runs):
-            base.append(scan_baseline(events, rules, tmp))
+            rate, us = scan_baseline(events, rules, tmp)
+            base.append(rate)
+            base_cpu.append(us)
             rate, matches = scan_loop_rate(events, rules)
             loop.append(rate)
             rate, us, srv = await instances_rate(js, ns.nats, events, rules, 1, ns.batch, tmp,
@@ -366,7 +370,8 @@ async def main_async(ns) -> int:
     print(f"one instance via JetStream     {spread(one)} events/s")
     print(f"two instances, one consumer    {spread(two)} events/s")
     if cpu1 and srv1:
-        print(f"CPU per event in the window: one instance {spread(cpu1, '{:.0f}')} µs + "
+        print(f"CPU per event: sigcc scan {spread(base_cpu, '{:.0f}')} µs; in the window: "
+              f"one instance {spread(cpu1, '{:.0f}')} µs + "
               f"nats-server {spread(srv1, '{:.0f}')} µs; two instances together "
               f"{spread(cpu2, '{:.0f}')} µs + nats-server {spread(srv2, '{:.0f}')} µs")
     print(f"one instance / scan            {spread(r1, '{:.2f}')}   target >= 0.60: "
