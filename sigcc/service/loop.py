@@ -55,6 +55,7 @@ class Service:
         self._started = False
         self.dead_letters = 0
         self.events = 0
+        self.batches = 0  # (events / batches: how full the fetches came back)
         self.health: HealthServer | None = None
 
     # --- control ----------------------------------------------------------------------------
@@ -111,7 +112,7 @@ class Service:
                 await self.health.close()
             await self.source.close()
             await self.sink.close()
-        self.log("stop", events=self.events,
+        self.log("stop", events=self.events, batches=self.batches,
                  dead_letters=self.dead_letters, in_flight=self.flight.taken)
         return 2 if c.stdio and self.dead_letters else 0
 
@@ -256,6 +257,7 @@ class Service:
         m = self.metrics
         m.events.inc(len(msgs))
         self.events += len(msgs)
+        self.batches += 1 if msgs else 0
         stdio = self.config.stdio
         for item in items:
             if item.dead:
