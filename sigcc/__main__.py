@@ -1,6 +1,4 @@
 """`python -m sigcc` is the `sigcc` command."""
-import sys
+from sigcc.cli import entry
 
-from sigcc.cli import main
-
-sys.exit(main())
+entry()

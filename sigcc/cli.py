@@ -715,5 +715,30 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
+def entry() -> None:
+    """The `sigcc` command (console script and `python -m sigcc`): main(), then the process
+    ends without freeing its objects one by one. A build or a scan with the full tree holds
+    millions of them, and Python's own exit spent 0.15-0.2 s of every run tearing them down
+    (a tenth of a full build). Before it ends: the output is flushed and the atexit
+    handlers run, as at a normal exit; with other threads still running, the normal exit
+    (which waits for them) is taken instead."""
+    import atexit
+    import threading
+
+    status = main()
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):  # `sigcc scan | head`: nothing more to say
+        pass
+    try:
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    if threading.active_count() > 1:
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    os._exit(status)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()
