@@ -36,14 +36,16 @@ def load_rules(sources, options: Options = DEFAULT_OPTIONS, **kw) -> CompileResu
 
 
 def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
-                 jobs: int | None = None, cache=None) -> tuple[str, CompileResult]:
+                 jobs: int | None = None, cache=None,
+                 keep_ir: bool = True) -> tuple[str, CompileResult]:
     """Compile rules (files, directories, YAML texts or dicts) to one Python module's source.
 
     The CompileResult's rules are as compiled: optimized when `options.optimize`. `jobs`:
     processes for loading and lowering (see load_rules); the module is the same either way.
     `cache`: a build cache file (created if need be; sigcc/compiler/cache.py): files whose
     bytes it has seen are not loaded again, the module is the same text; rules from it are
-    CachedRules (metadata and logsource key) in the result.
+    CachedRules (metadata and logsource key) in the result. keep_ir False: so are the
+    rules a second process loaded (cheaper to send back; what `sigcc build` asks for).
     """
     sources = _existing(sources)
     with gc_paused():
@@ -51,7 +53,7 @@ def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
 
         store = BuildCache.open(cache, options, options.optimize) if cache is not None else None
         result = _build.load_rules(sources, options, optimize=options.optimize, jobs=jobs,
-                                   emit=True, cache=store)
+                                   emit=True, cache=store, keep_ir=keep_ir)
         if store is not None:
             result.cache = store
             problem = store.save()

@@ -115,7 +115,8 @@ def cmd_build(ns) -> int:
 
     cache = None if ns.no_cache else (Path(ns.cache) if ns.cache else default_path(ns.output))
     try:
-        source, result = build_module(ns.rules, _options(ns), jobs=ns.jobs, cache=cache)
+        source, result = build_module(ns.rules, _options(ns), jobs=ns.jobs, cache=cache,
+                                      keep_ir=False)  # (the module needs no IR back)
     except FileNotFoundError as exc:
         print(f"sigcc: {exc.strerror}; nothing written", file=sys.stderr)
         return 1

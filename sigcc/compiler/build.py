@@ -136,7 +136,7 @@ CHILD_SHARE = 0.45  # the worker's share of the files: it also pickles its resul
 
 def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OPTIONS, *,
                optimize: bool = False, jobs: int | None = None, emit: bool = False,
-               cache=None,
+               cache=None, keep_ir: bool = True,
                correlation_options: CorrelationOptions = DEFAULT_CORRELATION_OPTIONS
                ) -> CompileResult:
     """Load and lower rules from files, directories, YAML texts or dicts.
@@ -150,23 +150,28 @@ def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OP
     and optimizes the last part of the file list; results are merged in file order, so
     the result is the same whatever the number of processes. Filters are applied and
     correlations resolved (`correlation_options.max_depth`) after the merge. cache: a
-    compiler.cache.BuildCache, for rule files (see there); the caller saves it.
+    compiler.cache.BuildCache, for rule files (see there); the caller saves it. keep_ir
+    False (with emit, for a caller that needs the rules' code and metadata only, as a
+    build): the second process sends its rules back as CachedRules, a quarter of the
+    pickling of their IR; a tree holding filter documents gets every IR all the same.
     """
     with gc_paused():
         if isinstance(sources, (str, os.PathLike, dict)):
             sources = [sources]
         sources = list(sources)
         files = _only_files(sources)
+        lean = emit and not keep_ir
         if cache is not None and files is not None:
-            result = _merge(_cached_entries(files, options, (optimize, emit), cache, jobs))
+            result = _merge(_cached_entries(files, options, (optimize, emit), cache, jobs, lean))
             if not result.filters:
                 _correlate(result, options, (optimize, emit), correlation_options)
                 return result
             cache.new = {}  # filters change rules of other files: a clean build, not cached
             cache.disabled = "the rules hold filter documents"
+            lean = False  # (the filters need every rule's IR)
         if files is not None and _jobs(jobs, len(files)) > 1:
             k = int(len(files) * (1 - CHILD_SHARE))
-            entries = _forked(files[:k], files[k:], options, (optimize, emit))
+            entries = _forked(files[:k], files[k:], options, (optimize, emit), lean=lean)
         else:
             entries = _entries(sources, options, (optimize, emit))
         result = _merge(entries)
@@ -246,10 +251,13 @@ def _document_entry(doc: Document, options: Options, optimize: tuple[bool, bool]
 
 
 def _child(conn, files: list[str], options: Options, optimize: tuple[bool, bool],
-           work) -> None:
+           work, lean: bool) -> None:
     try:
         with gc_paused():
-            conn.send(("ok", work(files, options, optimize)))
+            entries = work(files, options, optimize)
+            if lean and not _holds_filters(entries):
+                entries = _leaned(entries)
+            conn.send(("ok", entries))
     except BaseException as exc:  # reported to the parent, which then does this part itself
         conn.send(("error", repr(exc)))
     finally:
@@ -257,13 +265,15 @@ def _child(conn, files: list[str], options: Options, optimize: tuple[bool, bool]
 
 
 def _forked(mine: list[str], theirs: list[str], options: Options,
-            optimize: tuple[bool, bool], work=None) -> list:
+            optimize: tuple[bool, bool], work=None, lean: bool = False) -> list:
     """work(mine) + work(theirs) (default: _entries), theirs from a forked process (here
-    too if that fails)."""
+    too if that fails). `lean`: the worker sends its rules as CachedRules unless its part
+    holds filter documents; if then only `mine` holds some, theirs are loaded again here
+    (the filters need every rule's IR: rare, and a clean build's cost)."""
     work = work or _entries
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    worker = ctx.Process(target=_child, args=(send, theirs, options, optimize, work),
+    worker = ctx.Process(target=_child, args=(send, theirs, options, optimize, work, lean),
                          daemon=True)
     worker.start()
     send.close()
@@ -273,9 +283,27 @@ def _forked(mine: list[str], theirs: list[str], options: Options,
     except (EOFError, OSError):
         status, payload = "error", "the worker process ended without a result"
     worker.join()
-    if status != "ok":
+    if status != "ok" or (lean and _holds_filters(entries) and not _holds_filters(payload)):
         payload = work(theirs, options, optimize)
     return entries + payload
+
+
+def _holds_filters(entries: list) -> bool:
+    """Do these entries (_entries', or _per_file's lists of them) hold a filter document?"""
+    for e in entries:
+        if isinstance(e, list):
+            if _holds_filters(e):
+                return True
+        elif e[3] and not e[4] and e[5] is not None:  # a document, no correlation, lowered
+            return True
+    return False
+
+
+def _leaned(entries: list) -> list:
+    """The entries with their rules as CachedRules (compiler/cache.py: metadata only)."""
+    from sigcc.compiler.cache import _storable
+
+    return [_leaned(e) if isinstance(e, list) else _storable(e) for e in entries]
 
 
 def _per_file(files: list[str], options: Options, optimize: tuple[bool, bool]) -> list:
@@ -284,7 +312,7 @@ def _per_file(files: list[str], options: Options, optimize: tuple[bool, bool]) -
 
 
 def _cached_entries(files: list[str], options: Options, optimize: tuple[bool, bool],
-                    cache, jobs: int | None) -> list[Entry]:
+                    cache, jobs: int | None, lean: bool = False) -> list[Entry]:
     """Entries of `files` in order: from the cache where a file's bytes are the same, the
     others loaded (in two processes when there are many) and put into the cache."""
     from sigcc.compiler.cache import digest
@@ -305,7 +333,7 @@ def _cached_entries(files: list[str], options: Options, optimize: tuple[bool, bo
             found[f] = hit
     if missed and _jobs(jobs, len(missed)) > 1:
         k = int(len(missed) * (1 - CHILD_SHARE))
-        loaded = _forked(missed[:k], missed[k:], options, optimize, _per_file)
+        loaded = _forked(missed[:k], missed[k:], options, optimize, _per_file, lean)
     else:
         loaded = _per_file(missed, options, optimize)
     for f, entries in zip(missed, loaded):
