@@ -21,11 +21,10 @@ import os
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Union
 
 from sigcc.compiler.ir import RuleIR
-from sigcc.compiler.loader import Document, load_data, load_file, load_text, rule_files
+from sigcc.compiler.loader import Document, load_data, load_file, load_text, rule_file_names
 from sigcc.compiler.lower import lower_document
 from sigcc.correlation.options import DEFAULT_CORRELATION_OPTIONS, CorrelationOptions
 from sigcc.correlation.resolve import Plan
@@ -73,15 +72,14 @@ def _documents(sources: Iterable[Source], result: CompileResult, options: Option
             result.files += 1
             yield from _loaded(load_text, src, f"<rule {n}>", options, result)
             continue
-        path = Path(src)
-        if not path.exists():
+        if not os.path.exists(src):
             result.diagnostics.append(Diagnostic(
                 "no-such-path", f"no such rule file or directory: {src}", Span(str(src)),
                 hint="check the path; directories are searched recursively for *.yml/*.yaml"))
             continue
-        for f in rule_files([path]):
+        for f in rule_file_names([src]):
             result.files += 1
-            yield from _loaded(load_file, f, str(f), options, result)
+            yield from _loaded(load_file, f, f, options, result)
 
 
 def _loaded(load, src, file: str, options: Options, result: CompileResult) -> list[Document]:
@@ -181,10 +179,10 @@ def load_rules(sources: Iterable[Source] | Source, options: Options = DEFAULT_OP
 
 def _only_files(sources: list) -> list[str] | None:
     """The rule files of `sources` in order, when they are all existing paths; else None."""
-    if not all(isinstance(s, (str, os.PathLike)) and not _is_text(s) and Path(s).exists()
+    if not all(isinstance(s, (str, os.PathLike)) and not _is_text(s) and os.path.exists(s)
                for s in sources):
         return None
-    return [str(f) for s in sources for f in rule_files([Path(s)])]
+    return rule_file_names(sources)
 
 
 def _jobs(jobs: int | None, n_files: int) -> int:

@@ -507,19 +507,26 @@ def load_file(path: str | os.PathLike,
 RULE_SUFFIXES = (".yml", ".yaml")
 
 
-def _path_key(p: Path) -> tuple:
-    return p.parts  # the order of sorting the Paths themselves (POSIX), at C speed
-
-
 def rule_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
     """Rule files under the given files and directories, recursively, in a stable order."""
+    return map(Path, rule_file_names(paths))
+
+
+def rule_file_names(paths: Iterable[str | os.PathLike]) -> list[str]:
+    """rule_files as strings (what str() of each Path gives), without making a Path per file:
+    the order is that of sorting the Paths (by their parts), hidden directories skipped."""
+    out: list[str] = []
     for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            found = []
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found.extend(Path(root, f) for f in files if f.endswith(RULE_SUFFIXES))
-            yield from sorted(found, key=_path_key)
-        else:
-            yield path
+        top = str(Path(p))  # (normalized as the Paths are: no trailing or doubled slashes)
+        if not os.path.isdir(top):
+            out.append(top)
+            continue
+        found = []
+        for root, dirs, files in os.walk(top):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            base = "" if root == "." else root + ("" if root.endswith(os.sep) else os.sep)
+            parts = tuple(base.split(os.sep)[:-1]) if base else ()
+            found.extend((parts + (f,), base + f) for f in files if f.endswith(RULE_SUFFIXES))
+        found.sort()
+        out.extend(name for _, name in found)
+    return out

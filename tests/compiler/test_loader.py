@@ -6,8 +6,11 @@ diagnostics it must produce, as (severity, code, message, line, col, rule id, ti
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sigcc
 from sigcc.compiler.build import load_rules
@@ -403,3 +406,41 @@ def test_nonexistent_path(tmp_path):
 def test_text_sources_are_numbered():
     result = load_rules([GOOD_RULE, GOOD_RULE.replace("level: high", "level: x")], IGNORE)
     assert [(d.code, str(d.span)) for d in result.diagnostics] == [("bad-level", "<rule 1>:4:1")]
+
+
+_NAME = st.text(st.sampled_from("ab-_.Z9 é"), min_size=1, max_size=6).filter(
+    lambda n: n not in (".", ".."))
+
+
+@settings(max_examples=60, deadline=None)
+@given(tree=st.lists(st.tuples(st.lists(_NAME, max_size=3),
+                               _NAME.map(lambda n: n + ".yml") | _NAME.map(lambda n: n + ".yaml")
+                               | _NAME.map(lambda n: n + ".txt")), max_size=12),
+       spelling=st.sampled_from(["{}", "{}/", "./{}", "{}//", "{}/."]))
+def test_rule_file_names_are_the_sorted_paths(tmp_path_factory, tree, spelling):
+    """rule_file_names (strings, no Path per file) lists exactly what sorting the Paths of
+    the rule files gives, hidden directories skipped, however the directory is spelled."""
+    import os
+
+    from sigcc.compiler.loader import RULE_SUFFIXES, rule_file_names
+
+    top = tmp_path_factory.mktemp("tree")
+    for dirs, name in tree:
+        d = top.joinpath(*dirs)
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            if not (d / name).is_dir():
+                (d / name).write_text("x")
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):
+            continue  # (a name used for a file and a directory: one of them)
+    expected = sorted(p for p in top.rglob("*") if p.is_file() and p.suffix in RULE_SUFFIXES
+                      and not any(part.startswith(".") for part in p.relative_to(top).parts[:-1]))
+    here = os.getcwd()
+    os.chdir(top.parent)
+    try:
+        given_as = spelling.format(top.name)
+        assert rule_file_names([given_as]) == [str(Path(top.name) / p.relative_to(top))
+                                               for p in expected]
+    finally:
+        os.chdir(here)
+    assert rule_file_names([str(top)]) == [str(p) for p in expected]
