@@ -268,9 +268,18 @@ class JetStreamSink:
 
     async def _answers(self, queue: asyncio.Queue) -> None:
         while True:
-            self._answer(await queue.get())
+            self._safely(await queue.get())
             while not queue.empty():
-                self._answer(queue.get_nowait())
+                self._safely(queue.get_nowait())
+
+    def _safely(self, msg) -> None:
+        """One answer; one that cannot be read is logged, and the reader goes on (were it to
+        end, every later publish would wait for its timeout and be repeated forever)."""
+        try:
+            self._answer(msg)
+        except Exception as exc:  # (its publish times out and is repeated: never lost)
+            self._log("publish_answer_error", subject=str(getattr(msg, "subject", ""))[:200],
+                      error=f"{type(exc).__name__}: {exc}"[:300])
 
     def _answer(self, msg) -> None:
         waiting = self._waiting.pop(msg.subject, None)

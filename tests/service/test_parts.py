@@ -185,3 +185,19 @@ def test_publish_answers():
         "maximum messages exceeded (code 10077)"
     assert _problem(_Answer(b"nonsense")).startswith("not an acknowledgement")
     assert _problem(_Answer(b"[1]")).startswith("not an acknowledgement")
+
+
+def test_an_unreadable_publish_answer_is_logged_and_the_reader_goes_on():
+    from sigcc.service.jetstream import JetStreamSink
+
+    class _Client:  # (only what the sink's constructor reads; no server is involved)
+        def new_inbox(self):
+            return "_INBOX.test"
+
+        def jetstream(self):
+            return None
+
+    logged = []
+    sink = JetStreamSink(_Client(), ServeConfig(rules=("r",)), lambda e, **f: logged.append(e))
+    sink._safely(object())  # no subject, no headers: _answer raises inside
+    assert logged == ["publish_answer_error"]
