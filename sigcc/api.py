@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from sigcc.backends.python.writer import build_module as _write
+from sigcc.backends.python.writer import build_assembly as _assemble
 from sigcc.compiler import build as _build
 from sigcc.compiler.build import CompileResult, Source, gc_paused
 from sigcc.diagnostics import Diagnostic, Span
@@ -47,6 +47,14 @@ def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
     CachedRules (metadata and logsource key) in the result. keep_ir False: so are the
     rules a second process loaded (cheaper to send back; what `sigcc build` asks for).
     """
+    module, result = module_parts(sources, options, jobs=jobs, cache=cache, keep_ir=keep_ir)
+    return module.text(), result
+
+
+def module_parts(sources, options: Options = DEFAULT_OPTIONS, *, jobs: int | None = None,
+                 cache=None, keep_ir: bool = True):
+    """build_module's module as a backends.python.assembly.Assembly (its text in parts:
+    `write(file)` writes them without joining them first), and the CompileResult."""
     sources = _existing(sources)
     with gc_paused():
         from sigcc.compiler.cache import BuildCache
@@ -56,21 +64,65 @@ def build_module(sources, options: Options = DEFAULT_OPTIONS, *,
                                    emit=True, cache=store, keep_ir=keep_ir)
         if store is not None:
             result.cache = store
+        module = _spliced(store, result, options)
+        if module is None:
+            if store is not None and store.hits:
+                result = _with_codes(store, result, sources, options, jobs, keep_ir)
+            failed: list = []
+            module = _assemble(result.rules, options, optimized=options.optimize,
+                               plan=result.plan, codes=result.codes,
+                               on_error=lambda rule, exc: failed.append((rule, exc)))
+            if failed:  # a rule the backend could not write: its diagnostic, and left out
+                _leave_out(result, failed, options)
+                if result.correlations:  # resolved again without it: the module's plan too
+                    module = _assemble(result.rules, options, optimized=options.optimize,
+                                       plan=result.plan)
+                module_kept = None  # (its parts are not those of the cache's rules)
+            else:
+                module_kept = module
+        else:
+            module_kept = module
+        if store is not None:
+            store.keep_assembly(module_kept)
             problem = store.save()
             if problem:
                 result.diagnostics.append(Diagnostic(
                     "cache-not-written", problem, Span(str(cache)),
                     hint="the module is written all the same; the next build is a clean one",
                     severity="warning"))
-        failed: list = []
-        text = _write(result.rules, options, optimized=options.optimize, plan=result.plan,
-                      codes=result.codes, on_error=lambda rule, exc: failed.append((rule, exc)))
-        if failed:  # a rule the backend could not write: its diagnostic, and left out
-            _leave_out(result, failed, options)
-            if result.correlations:  # resolved again without it: the module's plan too
-                text = _write(result.rules, options, optimized=options.optimize,
-                              plan=result.plan)
-        return text, result
+        return module, result
+
+
+def _spliced(store, result: CompileResult, options: Options):
+    """The last build's module (from the cache) with the rules loaded again spliced in, or
+    None where that is not the module a clean build writes (assembly.splice)."""
+    if store is None or store.disabled or store.assembly is None:
+        return None
+    from sigcc.backends.python.assembly import splice
+
+    try:
+        module = splice(store.assembly, [r.meta.id for r in result.rules],
+                        [r.meta.file for r in result.rules], result.codes, options, result.plan)
+    except Exception:  # a cache from elsewhere, damaged: the module is assembled anew
+        module = None
+    store.spliced = module is not None
+    return module
+
+
+def _with_codes(store, result: CompileResult, sources, options: Options, jobs, keep_ir):
+    """The result with its cached rules' codes read from the cache; a clean load where an
+    entry is damaged (the cache is then written anew)."""
+    from sigcc.compiler.cache import DamagedEntry
+
+    try:
+        store.fill_codes(result.rules, result.codes)
+        return result
+    except DamagedEntry:
+        store.old, store.new, store.hits, store.misses = {}, {}, 0, 0
+        again = _build.load_rules(sources, options, optimize=options.optimize, jobs=jobs,
+                                  emit=True, cache=store, keep_ir=keep_ir)
+        again.cache = store
+        return again
 
 
 def _leave_out(result: CompileResult, failed: list, options: Options) -> None:

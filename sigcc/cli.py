@@ -108,21 +108,22 @@ def _print_diagnostics(diags, stream, fmt: str = "text", show_warnings: bool = T
 
 
 def cmd_build(ns) -> int:
-    from sigcc.api import build_module
+    from sigcc.api import module_parts
 
     t0 = time.perf_counter()
     from sigcc.compiler.cache import default_path
 
     cache = None if ns.no_cache else (Path(ns.cache) if ns.cache else default_path(ns.output))
     try:
-        source, result = build_module(ns.rules, _options(ns), jobs=ns.jobs, cache=cache,
+        module, result = module_parts(ns.rules, _options(ns), jobs=ns.jobs, cache=cache,
                                       keep_ir=False)  # (the module needs no IR back)
     except FileNotFoundError as exc:
         print(f"sigcc: {exc.strerror}; nothing written", file=sys.stderr)
         return 1
     out = Path(ns.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(source, encoding="utf-8")
+    with open(out, "w", encoding="utf-8") as fh:
+        module.write(fh)
     _print_diagnostics(result.diagnostics, sys.stderr, show_warnings=not ns.quiet)
     dt = time.perf_counter() - t0
     c = result.cache

@@ -13,6 +13,7 @@ caret at the place that goes past it.
 from __future__ import annotations
 
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -94,8 +95,19 @@ class _Build(Transformer):
         return OfPattern(quant, pattern, Span("", 0, q.column))
 
 
+def _parser_cache() -> str | bool:
+    """Where Lark keeps the analysed grammar between processes (~60 ms a start, the most of
+    a rebuild's imports): beside this module's bytecode, as trusted as it, and like it not
+    written under PYTHONDONTWRITEBYTECODE (an existing one is still read). Lark checks its
+    hash of the grammar, options, Lark and Python versions, and carries on without it."""
+    path = Path(__file__).parent / "__pycache__" / "condition.lark.cache"
+    if sys.dont_write_bytecode and not path.exists():
+        return False
+    return str(path)
+
+
 _PARSER = Lark(_GRAMMAR, parser="lalr", transformer=_Build(), lexer="basic",
-               maybe_placeholders=False)
+               maybe_placeholders=False, cache=_parser_cache())
 
 
 def _expected(tokens) -> str:

@@ -30,7 +30,8 @@ level: low
 
 # what a rule author does between two builds: (kind, which file, a number)
 edits = st.lists(st.tuples(
-    st.sampled_from(["title", "value", "add", "delete", "break", "duplicate-id", "touch"]),
+    st.sampled_from(["title", "value", "longer", "add", "delete", "break", "duplicate-id",
+                     "touch"]),
     st.integers(0, len(RULES) - 1), st.integers(0, 10**6)), min_size=1, max_size=4)
 
 
@@ -41,11 +42,15 @@ def _apply(tree: Path, kind: str, i: int, n: int) -> None:
     f = files[i % len(files)] if files else None
     if kind == "title":
         text = f.read_text(encoding="utf-8")
-        f.write_text(text.replace("title: ", f"title: [{n}] ", 1), encoding="utf-8")
+        f.write_text(text.replace("title: ", f"title: {n} - ", 1), encoding="utf-8")
     elif kind == "value":
         text = f.read_text(encoding="utf-8")
         f.write_text(text.replace("|endswith: '", f"|endswith: '{n}", 1)
                      .replace("|contains: '", f"|contains: '{n}", 1), encoding="utf-8")
+    elif kind == "longer":  # a search with more values: the later rules' code moves down
+        text = f.read_text(encoding="utf-8")
+        f.write_text(text.replace("|endswith: '", f"|endswith:\n            - 'x{n}'\n"
+                                  "            - '", 1), encoding="utf-8")
     elif kind == "add":
         (tree / f"added_{n}.yml").write_text(NEW_RULE.format(n=n), encoding="utf-8")
     elif kind == "delete":
@@ -161,3 +166,90 @@ def test_correlations_resolve_over_cached_rules(tmp_path):
     source, r = sigcc.build_module(sources, jobs=1, cache=cache)
     assert r.cache.misses == 0 and source == clean
     assert [d.render() for d in r.diagnostics] == [d.render() for d in c.diagnostics]
+
+
+# --- the module spliced (backends/python/assembly.py) ---------------------------------------
+
+def _rebuilt(tmp_path, edit) -> tuple:
+    tree = tmp_path / "rules"
+    shutil.copytree(EXAMPLES / "rules", tree)
+    cache = tmp_path / "m.cache"
+    sigcc.build_module([str(tree)], jobs=1, cache=cache)
+    edit(tree)
+    source, r = sigcc.build_module([str(tree)], jobs=1, cache=cache)
+    assert source == sigcc.build_module([str(tree)], jobs=1)[0]
+    return source, r
+
+
+def _replace(name: str, old: str, new: str):
+    def edit(tree: Path) -> None:
+        f = tree / name
+        text = f.read_text(encoding="utf-8")
+        assert old in text
+        f.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return edit
+
+
+@pytest.mark.parametrize("edit", [
+    _replace("proc_creation_win_certutil_decode.yml", "title: ", "title: Edited - "),
+    _replace("proc_creation_win_certutil_decode.yml", "'-decode '", "'-decodex '"),
+    _replace("proc_creation_win_certutil_decode.yml", "level: ", "level: critical\nx_old: "),
+    # a search with more lines: every later rule's functions move down (its LINEMAP rows)
+    _replace("proc_creation_win_certutil_decode.yml", "- '-decodehex '", "- '-decodehex '\n"
+             "            - '-a '\n            - '-b '\n            - '-c '"),
+], ids=["title", "value", "level", "longer"])
+def test_an_edit_that_leaves_the_rest_of_the_module_is_spliced(tmp_path, edit):
+    source, r = _rebuilt(tmp_path, edit)
+    assert r.cache.spliced and (r.cache.hits, r.cache.misses) == (len(RULES) - 1, 1)
+    ruleset = sigcc.Ruleset.from_source(source, "<spliced>")  # (a module that loads)
+    assert len(ruleset.rules) == len(RULES)
+
+
+@pytest.mark.parametrize("edit", [
+    lambda tree: (tree / "added_1.yml").write_text(NEW_RULE.format(n=1), encoding="utf-8"),
+    lambda tree: sorted(tree.glob("*.yml"))[0].unlink(),
+    # a logsource no other rule has: another table of logsources
+    _replace("proc_creation_win_certutil_decode.yml", "category: process_creation",
+             "category: driver_load"),
+    # the same search as another rule's: a body shared from now on
+    lambda tree: shutil.copy(tree / "proc_creation_win_certutil_decode.yml",
+                             tree / "zz_copy.yml"),
+    _replace("proc_creation_win_certutil_decode.yml", "id: cc9cbe82", "id: dd9cbe82"),
+], ids=["added", "deleted", "new logsource", "shared body", "new id"])
+def test_an_edit_that_changes_the_rest_of_the_module_is_assembled_anew(tmp_path, edit):
+    _, r = _rebuilt(tmp_path, edit)
+    assert not r.cache.spliced
+
+
+def test_damaged_codes_or_parts_are_a_clean_build(tmp_path):
+    import pickle
+
+    tree = tmp_path / "rules"
+    shutil.copytree(EXAMPLES / "rules", tree)
+    cache = tmp_path / "m.cache"
+    sigcc.build_module([str(tree)], jobs=1, cache=cache)
+    data = pickle.loads(cache.read_bytes())
+    f = next(iter(data["files"]))
+    data["files"][f] = data["files"][f][:2] + (b"garbage",)
+    data["assembly"].ids = data["assembly"].ids[:-1]  # (a module of other rules)
+    cache.write_bytes(pickle.dumps(data))
+    (tree / "added_1.yml").write_text(NEW_RULE.format(n=1), encoding="utf-8")
+    source, r = sigcc.build_module([str(tree)], jobs=1, cache=cache)
+    assert source == sigcc.build_module([str(tree)], jobs=1)[0] and not r.cache.spliced
+    assert not [d for d in r.diagnostics if d.code == "internal-error"]
+    again, r = sigcc.build_module([str(tree)], jobs=1, cache=cache)  # (the cache is whole again)
+    assert again == source and r.cache.hits == len(RULES) + 1
+
+
+def test_the_cli_splices_and_writes_the_clean_build(tmp_path):
+    tree = tmp_path / "rules"
+    shutil.copytree(EXAMPLES / "rules", tree)
+    out = tmp_path / "out" / "detections.py"
+    cmd = [sys.executable, "-m", "sigcc", "build", "-q", str(tree), "-o", str(out)]
+    subprocess.run(cmd, capture_output=True, check=True)
+    _replace("proc_creation_win_certutil_decode.yml", "title: ", "title: Edited - ")(tree)
+    again = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    assert f"{len(RULES) - 1} files from the cache, 1 loaded" in again.stderr
+    clean = tmp_path / "clean.py"
+    subprocess.run(cmd[:-1] + [str(clean), "--no-cache"], capture_output=True, check=True)
+    assert clean.read_bytes() == out.read_bytes() and b"Edited - " in out.read_bytes()

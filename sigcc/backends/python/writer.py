@@ -19,39 +19,18 @@ text is what it was before correlations existed.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
-import jinja2
 import orjson
 
-from sigcc import __version__
+from sigcc.backends.python import assembly
+from sigcc.backends.python.assembly import FORMAT, SLOT  # noqa: F401 (FORMAT: the module's)
 from sigcc.backends.python.emitter import Constants, Emitter
-from sigcc.compiler.dispatch import dispatch_fields, dispatch_spec
 from sigcc.compiler.fired import fired_when_matched
 from sigcc.compiler.ir import Expr, RuleIR
-from sigcc.compiler.logsources import logsource_condition
 from sigcc.compiler.passes import optimize_rule
 from sigcc.compiler.prefilter import required_literals
-from sigcc.correlation.serial import plan_lines
 from sigcc.options import Options
-from sigcc.runtime.helpers import __all__ as HELPERS
-
-FORMAT = 2
-
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-    undefined=jinja2.StrictUndefined,
-    autoescape=False,
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters["py"] = repr
-
-
-SLOT = "\x01"  # stands for the rule's index in RuleCode text (see RuleCode)
 
 
 @dataclass
@@ -150,7 +129,14 @@ def rule_code(rule: RuleIR, options: Options) -> RuleCode:
 
 def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = False,
                  plan=None, on_error=None, codes: list | None = None) -> str:
-    """Generate the module source for `rules` (in the given order); `optimized`: the rules
+    """The module source for `rules`: build_assembly(...).text() (see there)."""
+    return build_assembly(rules, options, optimized=optimized, plan=plan, on_error=on_error,
+                          codes=codes).text()
+
+
+def build_assembly(rules: list[RuleIR], options: Options, *, optimized: bool = False,
+                   plan=None, on_error=None, codes: list | None = None) -> assembly.Assembly:
+    """The module for `rules` (in the given order), in parts; `optimized`: the rules
     went through the passes already (load_rules(optimize=True)); `plan`: the resolved
     correlations (CompileResult.plan), written as CORRELATIONS_JSON; `codes`: their
     RuleCodes where made already (load_rules(emit=True): CompileResult.codes).
@@ -173,103 +159,9 @@ def build_module(rules: list[RuleIR], options: Options, *, optimized: bool = Fal
                 on_error(rule, exc)
                 continue
         made.append(code)
-    return assemble(made, options, plan)
+    return assembly.assemble(made, options, plan)
 
 
 def assemble(codes: list[RuleCode], options: Options, plan=None) -> str:
-    """The module of these rules' codes, in this order. With options.optimize, a search body
-    that several rules have is one function `_s_<hash of the body>`, and each such rule's
-    search is that function under its own name."""
-    ls_keys = sorted({c.logsource_key for c in codes})
-    ls_index = {k: i for i, k in enumerate(ls_keys)}
-    ls_consts = Constants()
-    ls_emitter = Emitter(ls_consts)
-    logsources = []
-    key_fields = dispatch_fields(options.field_names)
-    for k in ls_keys:
-        cond = logsource_condition(k, options.field_names)
-        logsources.append({"key": k, "code": ls_emitter.expr(cond),
-                           "dispatch": dispatch_spec(cond, key_fields)})
-    if ls_emitter.helpers:  # (the table's conditions are three levels deep)
-        raise AssertionError("a logsource condition nested past emitter.MAX_NESTING")
-    consts: dict[str, str] = {}
-    for name, source in ls_consts.pairs() + [p for c in codes for p in c.consts]:
-        if consts.setdefault(name, source) != source:  # 48 bits of SHA-1: never seen
-            raise AssertionError(f"two constants named {name}")
-    shared, shared_lines, marks = _shared(codes) if options.optimize else ({}, [], [])
-    # (the per-rule parts of the template joined here: one loop, not three in jinja)
-    code_parts, matcher_parts, json_parts = [], [], []
-    for i, c in enumerate(codes):
-        slot = str(i)
-        lines = [c.head]  # (pieces of lines, joined by line breaks)
-        fns = []
-        for s in c.searches:
-            fn = s.fn.replace(SLOT, slot)
-            fns.append(fn)
-            name = shared.get(s.body) if s.body is not None else None
-            if name is not None:
-                lines += ["", f"# search {s.name!r}, line {s.line}: shared, {name}",
-                          f"{fn} = {name}"]
-                continue
-            lines.append(s.text)
-            marks += [(f.replace(SLOT, slot), c.file, s.line) for f in s.defined]
-        lines.append(c.cond)
-        lines.append("")
-        marks += [(f.replace(SLOT, slot), c.file, c.cond_line) for f in c.cond_defined]
-        row = dict(c.row)
-        row["logsource_index"] = ls_index[c.logsource_key]
-        code_parts.append("\n".join(lines).replace(SLOT, slot))
-        matcher_parts.append(f"    (_r{slot}, ({''.join(f + ', ' for f in fns)})),\n")
-        json_parts.append(f"    {orjson.dumps(row).decode() + chr(10)!r}\n")
-    code_parts.append("")
-    text = _ENV.get_template("module.py.j2").render(
-        version=__version__, format=FORMAT, options=options.runtime_flags(),
-        helpers=HELPERS, constants=[f"{n} = {src}" for n, src in consts.items()],
-        logsources=logsources, rule_count=len(codes), rules_code="\n".join(code_parts),
-        matchers="".join(matcher_parts), rules_json="".join(json_parts) or '    ""\n',
-        shared="\n".join(shared_lines), dispatch_fields=key_fields,
-        correlations=plan_lines(plan) if plan is not None else [])
-    return text + _linemap(text, marks)
-
-
-def _shared(codes: list[RuleCode]) -> tuple[dict[str, str], list[str], list]:
-    """Search bodies that more than one search has: one function each, `_s_<hash>`."""
-    uses: dict[str, int] = {}
-    first: dict[str, tuple[RuleCode, SearchCode]] = {}
-    for c in codes:
-        for s in c.searches:
-            if s.body is not None:
-                uses[s.body] = uses.get(s.body, 0) + 1
-                first.setdefault(s.body, (c, s))
-    names, lines, marks = {}, [], []
-    for body, n in uses.items():
-        if n < 2:
-            continue
-        c, s = first[body]
-        name = names[body] = f"_s_{hashlib.sha1(body.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
-        lines += ["", f"def {name}({Emitter.ARGS}):",
-                  f"    # shared by {n} searches; first: rule {c.row['id']!r} search "
-                  f"{s.name!r}, {c.file!r} line {s.line}"]
-        lines += [f"    {line}" for line in body.split("\n")]
-        marks.append((name, c.file, s.line))
-    return names, lines, marks
-
-
-def _linemap(text: str, marks: list) -> str:
-    """LINEMAP_JSON: [generated line, rule file, rule line] for every generated function."""
-    where = {fn: (file, line) for fn, file, line in marks}
-    rows = []
-    n, at = 1, 0
-    i = text.find("\ndef _")
-    while i >= 0:
-        start = i + 5  # the name's first character
-        if text[start + 1] in "rsd":
-            fn = text[start:text.index("(", start)]
-            if fn in where:
-                n += text.count("\n", at, i + 1)
-                at = i + 1
-                rows.append((n, *where[fn]))
-        i = text.find("\ndef _", start)
-    body = "".join(f"    {orjson.dumps(row).decode() + chr(10)!r}\n" for row in rows) or '    ""\n'
-    return (f"\n# generated line -> rule file, rule line; one JSON array per line\n"
-            f"LINEMAP_JSON = (\n{body})\n")
+    """The module of these rules' codes, in this order (assembly.assemble: in parts)."""
+    return assembly.assemble(codes, options, plan).text()

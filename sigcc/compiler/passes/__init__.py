@@ -8,7 +8,7 @@ emitted (sigcc/backends/python/writer.py, with Options.optimize), in this order:
     EMIT_PASSES:  share.shared_searches   identical searches across rules (by IR value)
                   hoist.repeated_reads    per function: cache reads made twice -> a local
 
-The module writer shares searches by their emitted body instead (writer._shared: the same
+The module writer shares searches by their emitted body instead (assembly._head: the same
 text is the same function, and a rule's code need not be made again when others change);
 share.shared_searches is kept for counting by IR value.
 
