@@ -21,17 +21,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sigcc.compiler.ir import RuleIR
-from sigcc.correlation.engine import COUNTERS, Engine
-from sigcc.correlation.filters import apply_filters
-from sigcc.correlation.firing import Firing
 from sigcc.correlation.ir import Alias, Correlation, CorrelationCondition, Filter, Threshold
-from sigcc.correlation.lower import lower_correlation, lower_filter, parse_timespan
 from sigcc.correlation.options import DEFAULT_CORRELATION_OPTIONS, CorrelationOptions
 from sigcc.correlation.resolve import Input, Plan, Step, resolve
-from sigcc.correlation.snapshot import SnapshotError
-from sigcc.correlation.time import TIME_FIELDS, event_time, parse_time
 from sigcc.diagnostics import Diagnostic
+from sigcc.lazy import lazy_names
 from sigcc.options import DEFAULT_OPTIONS, Options
+
+# The engine's and the lowering's names are imported when first asked for: a build reads
+# only the IR, the options and the plan of this package, and a scan lowers nothing.
+__getattr__ = lazy_names(__name__, {
+    "COUNTERS": "sigcc.correlation.engine", "Engine": "sigcc.correlation.engine",
+    "apply_filters": "sigcc.correlation.filters", "Firing": "sigcc.correlation.firing",
+    "lower_correlation": "sigcc.correlation.lower", "lower_filter": "sigcc.correlation.lower",
+    "parse_timespan": "sigcc.correlation.lower", "SnapshotError": "sigcc.correlation.snapshot",
+    "TIME_FIELDS": "sigcc.correlation.time", "event_time": "sigcc.correlation.time",
+    "parse_time": "sigcc.correlation.time"})
 
 __all__ = ["build", "Built", "Engine", "Firing", "COUNTERS", "SnapshotError", "Plan", "Step",
            "Input", "Correlation", "CorrelationCondition", "Threshold", "Alias", "Filter",
@@ -64,6 +69,9 @@ def build(documents, rules, options: Options = DEFAULT_OPTIONS,
     """Lower the correlation and filter documents among `documents` (other documents are
     skipped: they are the compiler's), apply the filters to `rules` (lowered RuleIRs) and
     resolve the correlations over them."""
+    from sigcc.correlation.filters import apply_filters
+    from sigcc.correlation.lower import lower_correlation, lower_filter
+
     correlations, filters, diags = [], [], []
     for doc in documents:
         if is_correlation(doc.data):
